@@ -37,11 +37,21 @@ setup: system-packages $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
+# The whole suite on the MariaDB pair and the local AWS API (started and stopped by the tests),
+# then the site's tests again on the embedded SQLite default.
 test: lint
 	$(VENV)/bin/pytest
+	TEST_DB=sqlite $(VENV)/bin/pytest tests/site
 
+# The embedded default: one SQLite file for both aliases, a demo superuser, a few hundred rows.
 run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ensure_superuser
+	$(PY) manage.py seed_employees --count 300 --seed 1 --if-empty
+	@echo "Serving http://127.0.0.1:8000/ (admin at /admin/, user admin); Ctrl-C stops it."
+	$(PY) manage.py runserver 127.0.0.1:8000
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build *.egg-info

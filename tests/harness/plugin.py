@@ -1,8 +1,8 @@
-"""pytest plugin (loaded with ``-p`` from setup.cfg) that wires the test services in.
+"""pytest plugin (loaded by tests/conftest.py) that wires the test services in.
 
-It is imported before pytest-django reads the settings, so the environment it sets here is the
-one the settings module sees. The services themselves start lazily, on the first test that asks
-for them, and stop at the end of the session.
+It is imported while pytest loads the initial conftests, before pytest-django sets Django up, so
+the environment it sets here is the one the settings module reads. The services themselves start
+lazily, on the first test that asks for them, and stop at the end of the session.
 """
 
 from __future__ import annotations
@@ -16,11 +16,34 @@ import pytest
 
 from . import aws, mariadb
 
-# Tests never reach a real AWS account: fixed dummy credentials and a loopback endpoint.
+# Which database the Django tests run on: the MariaDB pair (default) or the embedded SQLite.
+TEST_DB = os.environ.get("TEST_DB", "mariadb")
+if TEST_DB not in ("mariadb", "sqlite"):
+    raise pytest.UsageError(f"TEST_DB={TEST_DB!r}: use 'mariadb' (the default) or 'sqlite'")
+DB_SECRET_ID = "test/employees/db"
+
+# Tests never reach a real AWS account or database: whatever the shell had is replaced.
 _MOTO = aws.MotoServer()
+for _name in list(os.environ):
+    if _name.startswith(("DB_", "AWS_", "DJANGO_")):
+        del os.environ[_name]
 os.environ.update(aws.ENVIRONMENT)
 os.environ["AWS_ENDPOINT_URL"] = _MOTO.endpoint_url
-# TMP
+os.environ["DJANGO_SETTINGS_MODULE"] = "employees_site.settings"
+if TEST_DB == "mariadb":
+    os.environ.update(
+        DB_WRITER_HOST="127.0.0.1",
+        DB_WRITER_PORT=str(mariadb.PRIMARY_PORT),
+        DB_READER_HOST="127.0.0.1",
+        DB_READER_PORT=str(mariadb.REPLICA_PORT),
+        DB_NAME=mariadb.APP_DATABASE,
+        DB_SECRET_ID=DB_SECRET_ID,
+    )
+
+# pytest-django sets Django up in its pytest_configure only if the settings are loaded by then.
+from django.conf import settings  # noqa: E402
+
+settings.DATABASES  # noqa: B018
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +56,24 @@ def aws_server() -> Iterator[aws.MotoServer]:
 @pytest.fixture(scope="session")
 def mariadb_pair() -> Iterator[mariadb.MariaDBPair]:
     """The MariaDB primary (writer) and GTID replica (reader) on 127.0.0.1:13306/13307."""
+    if TEST_DB != "mariadb":
+        pytest.skip("needs the MariaDB pair; this run is TEST_DB=sqlite")
     pair = mariadb.MariaDBPair().start()
     yield pair
     pair.close()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    """Before Django creates the test database: on MariaDB, the pair and the DB secret exist."""
+    if TEST_DB == "mariadb":
+        request.getfixturevalue("mariadb_pair")
+        request.getfixturevalue("aws_server")
+        put_json_secret(
+            boto3.client("secretsmanager"),
+            DB_SECRET_ID,
+            {"username": mariadb.APP_USER, "password": mariadb.APP_PASSWORD},
+        )
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The Aurora data layer: a MySQL backend that takes credentials from Secrets Manager."""

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "employees"
+
+urlpatterns = [
+    path("", views.employee_list, name="list"),
+    path("employees/<int:pk>/", views.employee_detail, name="detail"),
+    path("api/employees/", views.api_employee_list, name="api-list"),
+    path("api/employees/<int:pk>/", views.api_employee_detail, name="api-detail"),
+]

@@ -1,0 +1,162 @@
+"""Settings for the employees site. The one module that reads the environment.
+
+With no DB environment (a fresh checkout) both aliases use one local SQLite file: the embedded
+default that ``make run`` serves. With ``DB_WRITER_HOST`` set, ``default`` is the Aurora writer
+(cluster endpoint) and ``reader`` the reader endpoint, both through the project's MySQL backend,
+which takes user and password from the secret ``DB_SECRET_ID``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = os.environ
+
+DJANGO_ENV = env.get("DJANGO_ENV", "development")
+if DJANGO_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(
+        f"DJANGO_ENV={DJANGO_ENV!r} is not valid: use 'development' or 'production'"
+    )
+PRODUCTION = DJANGO_ENV == "production"
+DEBUG = not PRODUCTION
+
+
+def _csv(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env.get(name, default).split(",") if item.strip()]
+
+
+def _port(name: str) -> int:
+    value = env.get(name, "3306")
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a TCP port (1-65535)")
+    return int(value)
+
+
+if PRODUCTION:
+    # Production settings (secret key from Secrets Manager, HTTPS) arrive with their own issue;
+    # until then production refuses to start on a development key.
+    if not env.get("DJANGO_SECRET_KEY"):
+        raise ImproperlyConfigured("DJANGO_ENV=production needs DJANGO_SECRET_KEY")
+    SECRET_KEY = env["DJANGO_SECRET_KEY"]
+else:
+    SECRET_KEY = env.get("DJANGO_SECRET_KEY", "development-only-key-never-used-in-production-0123")
+
+ALLOWED_HOSTS = _csv("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = _csv("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "employees_site.employees",
+]
+
+MIDDLEWARE = [
+    # First, so the ALB's health check (Host = the instance's IP, plain HTTP) is answered before
+    # host validation or an HTTPS redirect can turn it away.
+    "employees_site.health.HealthCheckMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "employees_site.urls"
+WSGI_APPLICATION = "employees_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "employees_site" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# -- databases -------------------------------------------------------------------------------
+AWS_REGION = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+
+if env.get("DB_WRITER_HOST"):
+    _missing = [name for name in ("DB_SECRET_ID", "DB_NAME") if not env.get(name)]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"DB_WRITER_HOST is set, so these are needed too: {', '.join(_missing)}"
+        )
+    _options = {
+        "charset": "utf8mb4",
+        "connect_timeout": 5,
+        "read_timeout": 30,
+        "write_timeout": 30,
+    }
+    if env.get("DB_SSL_CA"):
+        _options["ssl"] = {"ca": env["DB_SSL_CA"]}
+        _options["ssl_mode"] = "VERIFY_IDENTITY"
+
+    def _mysql(host: str, port: int) -> dict:
+        return {
+            "ENGINE": "employees_site.db.backends.mysql",
+            "HOST": host,
+            "PORT": port,
+            "NAME": env["DB_NAME"],
+            "SECRET_ID": env["DB_SECRET_ID"],
+            "SECRET_REGION": AWS_REGION,
+            "OPTIONS": _options,
+            # Persistent connections, checked before reuse: a request never pays a TLS handshake
+            # and a dead connection (failover) is replaced instead of failing the request.
+            "CONN_MAX_AGE": 300,
+            "CONN_HEALTH_CHECKS": True,
+        }
+
+    DATABASES = {
+        "default": _mysql(env["DB_WRITER_HOST"], _port("DB_WRITER_PORT")),
+        "reader": _mysql(
+            env.get("DB_READER_HOST", env["DB_WRITER_HOST"]),
+            _port("DB_READER_PORT" if env.get("DB_READER_PORT") else "DB_WRITER_PORT"),
+        ),
+    }
+else:
+    _sqlite = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+        "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;"},
+    }
+    DATABASES = {"default": _sqlite, "reader": dict(_sqlite)}
+
+# The reader's test database is the writer's, reached by replication (or the same SQLite file).
+DATABASES["reader"]["TEST"] = {"MIRROR": "default"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# -- the rest --------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# make run's demo superuser; Django's createsuperuser reads the same variable.
+DEMO_SUPERUSER_PASSWORD = env.get("DJANGO_SUPERUSER_PASSWORD", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO" if PRODUCTION else "WARNING"},
+}
