@@ -1,0 +1,5 @@
+"""CloudFormation compiler: one module per nested stack, each a pure ``build(params) -> Template``.
+
+``python -m infra build`` writes the templates to ``templates_out/``; ``python -m infra lint`` runs
+cfn-lint and checkov on them. ``infra.root`` is the only module that wires stacks together.
+"""

@@ -1,0 +1,531 @@
+"""The network stack: a VPC over 2 or 3 AZs with public, private (NAT) and isolated subnet tiers.
+
+Every AZ gets one subnet per tier. The public tier holds the load balancer and the NAT gateways,
+the private tier the app instances (egress through NAT, S3 through a gateway endpoint), and the
+isolated tier the database (no route out of the VPC at all). AZs come from ``Fn::GetAZs``, never
+from names, so the template works in any Region with enough AZs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import kms, logs
+from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.sts import AssumeRole
+from troposphere import (
+    And,
+    Cidr,
+    Equals,
+    GetAtt,
+    GetAZs,
+    If,
+    Join,
+    NoValue,
+    Output,
+    Ref,
+    Select,
+    Sub,
+    Tags,
+    Template,
+)
+from troposphere import Condition as ConditionRef
+from troposphere.constants import LOGS_ALLOWED_RETENTION_DAYS
+from troposphere.ec2 import (
+    EIP,
+    VPC,
+    FlowLog,
+    InternetGateway,
+    NatGateway,
+    Route,
+    RouteTable,
+    Subnet,
+    SubnetRouteTableAssociation,
+    VPCEndpoint,
+    VPCGatewayAttachment,
+)
+from troposphere.iam import Policy, Role
+from troposphere.kms import Key
+from troposphere.logs import LogGroup
+
+from .common import add_parameter, set_parameter_groups
+
+# Output names: the root wires these into the other stacks.
+VPC_ID = "VpcId"
+VPC_CIDR = "VpcCidr"
+PUBLIC_SUBNET_IDS = "PublicSubnetIds"
+PRIVATE_SUBNET_IDS = "PrivateSubnetIds"
+ISOLATED_SUBNET_IDS = "IsolatedSubnetIds"
+
+# Subnet tiers in the order their CIDR blocks are carved from the VPC block.
+TIERS = ("public", "private", "isolated")
+MAX_AZS = 3
+# The VPC block is cut into 16 equal slots (4 more prefix bits): 9 are used (3 tiers x 3 AZs),
+# 7 stay free for a later tier without renumbering the existing subnets.
+SUBNET_SLOTS = 16
+SLOT_BITS = 4
+# AWS allows VPCs from /16 to /28; an ALB subnet must be /27 or larger, hence /23 at most here.
+MIN_VPC_PREFIX = 16
+MAX_VPC_PREFIX = 27 - SLOT_BITS
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_PRIVATE_16 = rf"(10\.{_OCTET}|172\.(1[6-9]|2[0-9]|3[01])|192\.168)"
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    """Build options of the network stack (what is fixed per build, not per deployment)."""
+
+    vpc_prefix_length: int = 16
+
+    def __post_init__(self) -> None:
+        value = self.vpc_prefix_length
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"vpc_prefix_length must be an integer, got {value!r}")
+        if not MIN_VPC_PREFIX <= value <= MAX_VPC_PREFIX:
+            raise ValueError(
+                f"vpc_prefix_length={value} is out of range: use {MIN_VPC_PREFIX} to "
+                f"{MAX_VPC_PREFIX} (a VPC is at most a /{MIN_VPC_PREFIX}, and each subnet, "
+                f"{SLOT_BITS} bits smaller, must stay /27 or larger for a load balancer)"
+            )
+
+    @property
+    def subnet_prefix_length(self) -> int:
+        """Prefix length of every subnet."""
+        return self.vpc_prefix_length + SLOT_BITS
+
+    def vpc_cidr_pattern(self) -> str:
+        """A regex accepting exactly the private (RFC 1918) network addresses of this prefix."""
+        step = 2 ** (24 - self.vpc_prefix_length)
+        third = "|".join(str(octet) for octet in range(0, 256, step))
+        if step < 256:
+            third = f"({third})"
+        return rf"^{_PRIVATE_16}\.{third}\.0/{self.vpc_prefix_length}$"
+
+
+def _suffix(az: int) -> str:
+    return str(az + 1)
+
+
+def _tags(name: str, **extra: str) -> Tags:
+    return Tags(Name=Sub(f"${{AWS::StackName}}-{name}"), **extra)
+
+
+def _in_az(az: int, condition: str) -> dict[str, str]:
+    """The Condition attribute of a resource in AZ ``az``: only the third AZ is optional."""
+    return {"Condition": condition} if az >= 2 else {}
+
+
+def _subnet_ids(tier: str, three_azs: str) -> If:
+    ids = [Ref(f"{tier.capitalize()}Subnet{_suffix(az)}") for az in range(MAX_AZS)]
+    return If(three_azs, Join(",", ids), Join(",", ids[:2]))
+
+
+def _add_parameters(template: Template, params: NetworkParams) -> None:
+    add_parameter(
+        template,
+        "VpcCidr",
+        label="VPC CIDR block",
+        description=(
+            f"Private IPv4 block of the VPC, a /{params.vpc_prefix_length}. It is cut into "
+            f"/{params.subnet_prefix_length} subnets: one public, one private and one isolated "
+            "per Availability Zone."
+        ),
+        constraint_description=(
+            f"must be a private (RFC 1918) network address with a /{params.vpc_prefix_length} "
+            f"prefix, such as 10.0.0.0/{params.vpc_prefix_length}"
+        ),
+        Type="String",
+        Default=f"10.0.0.0/{params.vpc_prefix_length}",
+        AllowedPattern=params.vpc_cidr_pattern(),
+    )
+    add_parameter(
+        template,
+        "AzCount",
+        label="Availability Zones",
+        description=(
+            "How many Availability Zones of the Region to spread over (the first ones "
+            "Fn::GetAZs returns). 3 survives the loss of an AZ with two thirds of capacity."
+        ),
+        constraint_description="must be 2 or 3",
+        Type="String",
+        Default="3",
+        AllowedValues=["2", "3"],
+    )
+    add_parameter(
+        template,
+        "NatGateways",
+        label="NAT gateways",
+        description=(
+            "PerAz: one NAT gateway in each AZ, so an AZ outage cuts no other AZ's egress. "
+            "Single: one shared NAT gateway, cheaper, but every AZ's egress depends on the first."
+        ),
+        constraint_description="must be PerAz or Single",
+        Type="String",
+        Default="PerAz",
+        AllowedValues=["PerAz", "Single"],
+    )
+    add_parameter(
+        template,
+        "FlowLogs",
+        label="VPC flow logs",
+        description=(
+            "Enabled: record all VPC traffic to a CloudWatch Logs group encrypted with a "
+            "customer-managed KMS key."
+        ),
+        constraint_description="must be Enabled or Disabled",
+        Type="String",
+        Default="Enabled",
+        AllowedValues=["Enabled", "Disabled"],
+    )
+    add_parameter(
+        template,
+        "FlowLogRetentionDays",
+        label="Flow log retention (days)",
+        description="Days CloudWatch Logs keeps the VPC flow logs (used when flow logs are on).",
+        constraint_description="must be a retention period CloudWatch Logs accepts, in days",
+        Type="Number",
+        Default=365,
+        AllowedValues=list(LOGS_ALLOWED_RETENTION_DAYS),
+    )
+    set_parameter_groups(
+        template,
+        [("Network", ["VpcCidr", "AzCount", "NatGateways", "FlowLogs", "FlowLogRetentionDays"])],
+    )
+
+
+def _add_subnets(template: Template, params: NetworkParams, three_azs: str) -> None:
+    slot_bits = 32 - params.subnet_prefix_length
+    for tier_index, tier in enumerate(TIERS):
+        for az in range(MAX_AZS):
+            slot = tier_index * MAX_AZS + az
+            template.add_resource(
+                Subnet(
+                    f"{tier.capitalize()}Subnet{_suffix(az)}",
+                    VpcId=Ref("Vpc"),
+                    AvailabilityZone=Select(az, GetAZs("")),
+                    CidrBlock=Select(slot, Cidr(Ref("VpcCidr"), SUBNET_SLOTS, slot_bits)),
+                    # Nothing here needs an automatic public IP: the ALB and the NAT gateways
+                    # bring their own addresses.
+                    MapPublicIpOnLaunch=False,
+                    Tags=_tags(f"{tier}-{_suffix(az)}", Tier=tier),
+                    **_in_az(az, three_azs),
+                )
+            )
+
+
+def _add_public_routing(template: Template, three_azs: str, nat_per_az: str) -> None:
+    template.add_resource(InternetGateway("InternetGateway", Tags=_tags("igw")))
+    template.add_resource(
+        VPCGatewayAttachment(
+            "InternetGatewayAttachment",
+            VpcId=Ref("Vpc"),
+            InternetGatewayId=Ref("InternetGateway"),
+        )
+    )
+    template.add_resource(
+        RouteTable("PublicRouteTable", VpcId=Ref("Vpc"), Tags=_tags("public", Tier="public"))
+    )
+    template.add_resource(
+        Route(
+            "PublicDefaultRoute",
+            # The route fails while the gateway is not yet attached to the VPC.
+            DependsOn="InternetGatewayAttachment",
+            RouteTableId=Ref("PublicRouteTable"),
+            DestinationCidrBlock="0.0.0.0/0",
+            GatewayId=Ref("InternetGateway"),
+        )
+    )
+    for az in range(MAX_AZS):
+        suffix = _suffix(az)
+        template.add_resource(
+            SubnetRouteTableAssociation(
+                f"PublicSubnet{suffix}RouteTableAssociation",
+                SubnetId=Ref(f"PublicSubnet{suffix}"),
+                RouteTableId=Ref("PublicRouteTable"),
+                **_in_az(az, three_azs),
+            )
+        )
+        # The first NAT gateway always exists: Single mode shares it with every AZ.
+        nat_condition = {} if az == 0 else {"Condition": nat_per_az if az == 1 else "NatInAz3"}
+        template.add_resource(
+            EIP(
+                f"NatEip{suffix}",
+                DependsOn="InternetGatewayAttachment",
+                Domain="vpc",
+                Tags=_tags(f"nat-{suffix}"),
+                **nat_condition,
+            )
+        )
+        template.add_resource(
+            NatGateway(
+                f"NatGateway{suffix}",
+                AllocationId=GetAtt(f"NatEip{suffix}", "AllocationId"),
+                SubnetId=Ref(f"PublicSubnet{suffix}"),
+                Tags=_tags(f"nat-{suffix}"),
+                **nat_condition,
+            )
+        )
+
+
+def _add_private_routing(template: Template, three_azs: str, nat_per_az: str) -> None:
+    for az in range(MAX_AZS):
+        suffix = _suffix(az)
+        nat = (
+            Ref("NatGateway1")
+            if az == 0
+            else If(nat_per_az, Ref(f"NatGateway{suffix}"), Ref("NatGateway1"))
+        )
+        template.add_resource(
+            RouteTable(
+                f"PrivateRouteTable{suffix}",
+                VpcId=Ref("Vpc"),
+                Tags=_tags(f"private-{suffix}", Tier="private"),
+                **_in_az(az, three_azs),
+            )
+        )
+        template.add_resource(
+            Route(
+                f"PrivateDefaultRoute{suffix}",
+                RouteTableId=Ref(f"PrivateRouteTable{suffix}"),
+                DestinationCidrBlock="0.0.0.0/0",
+                NatGatewayId=nat,
+                **_in_az(az, three_azs),
+            )
+        )
+        template.add_resource(
+            SubnetRouteTableAssociation(
+                f"PrivateSubnet{suffix}RouteTableAssociation",
+                SubnetId=Ref(f"PrivateSubnet{suffix}"),
+                RouteTableId=Ref(f"PrivateRouteTable{suffix}"),
+                **_in_az(az, three_azs),
+            )
+        )
+    # The app fetches its artifact and OS packages from S3 without paying NAT data charges.
+    template.add_resource(
+        VPCEndpoint(
+            "S3GatewayEndpoint",
+            VpcId=Ref("Vpc"),
+            VpcEndpointType="Gateway",
+            ServiceName=Sub("com.amazonaws.${AWS::Region}.s3"),
+            RouteTableIds=[
+                Ref("PrivateRouteTable1"),
+                Ref("PrivateRouteTable2"),
+                If(three_azs, Ref("PrivateRouteTable3"), NoValue),
+            ],
+        )
+    )
+
+
+def _add_isolated_routing(template: Template, three_azs: str) -> None:
+    # One route table with no routes at all: only the VPC's local route.
+    template.add_resource(
+        RouteTable("IsolatedRouteTable", VpcId=Ref("Vpc"), Tags=_tags("isolated", Tier="isolated"))
+    )
+    for az in range(MAX_AZS):
+        suffix = _suffix(az)
+        template.add_resource(
+            SubnetRouteTableAssociation(
+                f"IsolatedSubnet{suffix}RouteTableAssociation",
+                SubnetId=Ref(f"IsolatedSubnet{suffix}"),
+                RouteTableId=Ref("IsolatedRouteTable"),
+                **_in_az(az, three_azs),
+            )
+        )
+
+
+def _flow_log_key_policy() -> PolicyDocument:
+    account_root = Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="AccountAdministersKey",
+                Effect=Allow,
+                Principal=account_root,
+                Action=[
+                    kms.CancelKeyDeletion,
+                    kms.DescribeKey,
+                    kms.DisableKey,
+                    kms.EnableKey,
+                    kms.EnableKeyRotation,
+                    kms.GetKeyPolicy,
+                    kms.GetKeyRotationStatus,
+                    kms.ListGrants,
+                    kms.ListKeyRotations,
+                    kms.ListResourceTags,
+                    kms.PutKeyPolicy,
+                    kms.RevokeGrant,
+                    kms.ScheduleKeyDeletion,
+                    kms.TagResource,
+                    kms.UntagResource,
+                    kms.UpdateKeyDescription,
+                ],
+                # In a key policy "*" means this key.
+                Resource=["*"],
+            ),
+            Statement(
+                Sid="CloudWatchLogsUsesKey",
+                Effect=Allow,
+                Principal=Principal("Service", Sub("logs.${AWS::Region}.${AWS::URLSuffix}")),
+                Action=[
+                    kms.Decrypt,
+                    kms.DescribeKey,
+                    kms.Encrypt,
+                    kms.GenerateDataKey,
+                    kms.ReEncryptFrom,
+                    kms.ReEncryptTo,
+                ],
+                Resource=["*"],
+                # Only for log groups of this account and Region (the log group's generated
+                # name is not known before the key exists). See "Encrypt log data in CloudWatch
+                # Logs using AWS KMS" in the CloudWatch Logs user guide.
+                Condition=Condition(
+                    ArnLike(
+                        "kms:EncryptionContext:aws:logs:arn",
+                        Sub(
+                            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                            "log-group:*"
+                        ),
+                    )
+                ),
+            ),
+        ],
+    )
+
+
+def _add_flow_logs(template: Template, enabled: str) -> None:
+    # Flow logs are diagnostics with their own retention period: they go with the stack.
+    policies = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
+    template.add_resource(
+        Key(
+            "FlowLogKey",
+            Condition=enabled,
+            Description=Sub("VPC flow logs of ${AWS::StackName}"),
+            EnableKeyRotation=True,
+            PendingWindowInDays=30,
+            KeyPolicy=_flow_log_key_policy(),
+            **policies,
+        )
+    )
+    template.add_resource(
+        LogGroup(
+            "FlowLogGroup",
+            Condition=enabled,
+            KmsKeyId=GetAtt("FlowLogKey", "Arn"),
+            RetentionInDays=Ref("FlowLogRetentionDays"),
+            **policies,
+        )
+    )
+    template.add_resource(
+        Role(
+            "FlowLogRole",
+            Condition=enabled,
+            AssumeRolePolicyDocument=PolicyDocument(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Effect=Allow,
+                        Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
+                        Action=[AssumeRole],
+                        # Confused-deputy guard: only flow logs of this account.
+                        Condition=Condition(
+                            [
+                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+                                ArnLike(
+                                    "aws:SourceArn",
+                                    Sub(
+                                        "arn:${AWS::Partition}:ec2:${AWS::Region}:"
+                                        "${AWS::AccountId}:vpc-flow-log/*"
+                                    ),
+                                ),
+                            ]
+                        ),
+                    )
+                ],
+            ),
+            Policies=[
+                Policy(
+                    PolicyName="deliver-flow-logs",
+                    PolicyDocument=PolicyDocument(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Effect=Allow,
+                                Action=[
+                                    logs.CreateLogStream,
+                                    logs.DescribeLogStreams,
+                                    logs.PutLogEvents,
+                                ],
+                                Resource=[GetAtt("FlowLogGroup", "Arn")],
+                            )
+                        ],
+                    ),
+                )
+            ],
+        )
+    )
+    template.add_resource(
+        FlowLog(
+            "VpcFlowLog",
+            Condition=enabled,
+            ResourceId=Ref("Vpc"),
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=Ref("FlowLogGroup"),
+            DeliverLogsPermissionArn=GetAtt("FlowLogRole", "Arn"),
+            Tags=_tags("flow-log"),
+        )
+    )
+
+
+def build(params: NetworkParams) -> Template:
+    """The network stack's template."""
+    template = Template(
+        Description=(
+            "employees platform: network. A VPC over 2 or 3 Availability Zones with public, "
+            "private (NAT) and isolated subnets, an S3 gateway endpoint and optional flow logs."
+        )
+    )
+    template.set_version("2010-09-09")
+    _add_parameters(template, params)
+    three_azs, nat_per_az, flow_logs = "ThreeAzs", "NatPerAz", "FlowLogsEnabled"
+    template.add_condition(three_azs, Equals(Ref("AzCount"), "3"))
+    template.add_condition(nat_per_az, Equals(Ref("NatGateways"), "PerAz"))
+    template.add_condition("NatInAz3", And(ConditionRef(three_azs), ConditionRef(nat_per_az)))
+    template.add_condition(flow_logs, Equals(Ref("FlowLogs"), "Enabled"))
+
+    template.add_resource(
+        VPC(
+            "Vpc",
+            CidrBlock=Ref("VpcCidr"),
+            # Both are needed to resolve the Aurora endpoints and other private DNS names.
+            EnableDnsSupport=True,
+            EnableDnsHostnames=True,
+            Tags=_tags("vpc"),
+        )
+    )
+    _add_subnets(template, params, three_azs)
+    _add_public_routing(template, three_azs, nat_per_az)
+    _add_private_routing(template, three_azs, nat_per_az)
+    _add_isolated_routing(template, three_azs)
+    _add_flow_logs(template, flow_logs)
+
+    template.add_output(Output(VPC_ID, Description="ID of the VPC", Value=Ref("Vpc")))
+    template.add_output(
+        Output(VPC_CIDR, Description="IPv4 block of the VPC", Value=GetAtt("Vpc", "CidrBlock"))
+    )
+    for name, tier, what in (
+        (PUBLIC_SUBNET_IDS, "public", "public subnets (load balancer, NAT)"),
+        (PRIVATE_SUBNET_IDS, "private", "private subnets with NAT egress (app instances)"),
+        (ISOLATED_SUBNET_IDS, "isolated", "isolated subnets without egress (database)"),
+    ):
+        template.add_output(
+            Output(
+                name,
+                Description=f"Comma-separated IDs of the {what}, one per AZ",
+                Value=_subnet_ids(tier, three_azs),
+            )
+        )
+    return template

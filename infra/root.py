@@ -1,0 +1,269 @@
+"""The root stack: nests every child stack and wires their outputs into each other's parameters.
+
+This is the only module that knows more than one stack. A child parameter is either wired (the
+root passes another child's output, ``GetAtt <Child>Stack.Outputs.<Name>``) or exposed (the root
+declares the same parameter, with the child's description, constraint and console label, and
+passes it through). Building the root parameters from the children's own declarations keeps the
+two in step by construction; ``python -m infra lint`` checks it again with cfn-lint's E3043.
+
+A console user uploads the child templates to ``s3://<TemplatesBucket>/<TemplatesPrefix>`` and
+creates the stack from ``root.yaml`` (the AWS Quick Start layout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from troposphere import GetAtt, Output, Ref, Sub, Template, encode_to_dict
+from troposphere.cloudformation import Stack
+
+from . import network
+from .common import add_parameter, parameter_groups, parameter_label, set_parameter_groups
+
+TEMPLATES_BUCKET = "TemplatesBucket"
+TEMPLATES_PREFIX = "TemplatesPrefix"
+
+# Root output names (the deploy tool and the README rely on them).
+VPC_ID = "VpcId"
+
+
+@dataclass(frozen=True)
+class RootParams:
+    """Build options of every stack, one field per child stack."""
+
+    network: network.NetworkParams = field(default_factory=network.NetworkParams)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.network, network.NetworkParams):
+            raise ValueError(f"network must be NetworkParams, got {self.network!r}")
+
+
+@dataclass(frozen=True)
+class Wire:
+    """A child stack's output, as the value of another child's parameter or of a root output."""
+
+    stack: str
+    output: str
+
+    def value(self) -> GetAtt:
+        return GetAtt(logical_id(self.stack), f"Outputs.{self.output}")
+
+
+@dataclass(frozen=True)
+class Child:
+    """A nested stack: its file name stem, its template, and which parameters are wired."""
+
+    name: str
+    template: Template
+    wiring: Mapping[str, Wire] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.name.isalnum() or not self.name.islower():
+            raise ValueError(f"child stack name {self.name!r} must be lowercase letters/digits")
+
+
+@dataclass(frozen=True)
+class RootOutput:
+    """An output of the root stack, forwarded from a child's output."""
+
+    name: str
+    description: str
+    source: Wire
+
+
+OUTPUTS = (RootOutput(VPC_ID, "ID of the VPC", Wire("network", network.VPC_ID)),)
+
+
+def logical_id(stack: str) -> str:
+    """Logical ID of a child's AWS::CloudFormation::Stack resource in the root template."""
+    return f"{stack.capitalize()}Stack"
+
+
+def children(params: RootParams) -> list[Child]:
+    """The nested stacks in creation order, with what each takes from the ones before it."""
+    return [Child("network", network.build(params.network))]
+
+
+def build(params: RootParams) -> Template:
+    """The root stack's template."""
+    return nest(children(params), OUTPUTS)
+
+
+def build_all(params: RootParams) -> dict[str, Template]:
+    """Every template by stack name: the children and the root that nests them."""
+    kids = children(params)
+    return {**{child.name: child.template for child in kids}, "root": nest(kids, OUTPUTS)}
+
+
+def nest(kids: Sequence[Child], outputs: Sequence[RootOutput] = ()) -> Template:
+    """A root template nesting ``kids``; ValueError if the wiring does not fit the templates."""
+    template = Template(
+        Description=(
+            "employees platform: root stack. Upload the child templates ("
+            + ", ".join(f"{child.name}.yaml" for child in kids)
+            + ") to s3://<TemplatesBucket>/<TemplatesPrefix> in this Region, then create this "
+            "stack from root.yaml."
+        )
+    )
+    template.set_version("2010-09-09")
+    _check_wiring(kids, outputs)
+    groups = _expose_parameters(template, kids)
+    _hoist_rules(template, kids)
+    _add_template_location(template)
+    set_parameter_groups(
+        template, [*groups, ("Template location", [TEMPLATES_BUCKET, TEMPLATES_PREFIX])]
+    )
+    for child in kids:
+        values = {
+            name: child.wiring[name].value() if name in child.wiring else Ref(name)
+            for name in sorted(child.template.parameters)
+        }
+        template.add_resource(
+            Stack(
+                logical_id(child.name),
+                TemplateURL=Sub(
+                    "https://${TemplatesBucket}.s3.${AWS::Region}.${AWS::URLSuffix}/"
+                    f"${{TemplatesPrefix}}{child.name}.yaml"
+                ),
+                Parameters=values,
+                # Deleting the root deletes its children; what a child must keep it protects
+                # with its own policies (database snapshots, retained keys).
+                DeletionPolicy="Delete",
+                UpdateReplacePolicy="Delete",
+            )
+        )
+    for output in outputs:
+        template.add_output(
+            Output(output.name, Description=output.description, Value=output.source.value())
+        )
+    return template
+
+
+def _check_wiring(kids: Sequence[Child], outputs: Sequence[RootOutput]) -> None:
+    seen: dict[str, Child] = {}
+    for child in kids:
+        if child.name in seen or child.name == "root":
+            raise ValueError(f"child stack name {child.name!r} is used twice or reserved")
+        for parameter, wire in sorted(child.wiring.items()):
+            where = f"{child.name} parameter {parameter}"
+            if parameter not in child.template.parameters:
+                raise ValueError(f"{where} is wired but the {child.name} template lacks it")
+            _check_wire(wire, seen, where)
+        seen[child.name] = child
+    for output in outputs:
+        _check_wire(output.source, seen, f"root output {output.name}")
+
+
+def _check_wire(wire: Wire, earlier: Mapping[str, Child], where: str) -> None:
+    if wire.stack not in earlier:
+        raise ValueError(f"{where} takes an output of {wire.stack!r}, not a stack nested before it")
+    if wire.output not in earlier[wire.stack].template.outputs:
+        raise ValueError(f"{where} takes output {wire.output!r}, which {wire.stack} lacks")
+
+
+def _exposed(child: Child) -> Iterator[str]:
+    return (name for name in child.template.parameters if name not in child.wiring)
+
+
+def _expose_parameters(template: Template, kids: Sequence[Child]) -> list[tuple[str, list[str]]]:
+    """Declare each child's unwired parameters at the root; return the console groups."""
+    groups: dict[str, list[str]] = {}
+    for child in kids:
+        grouped = {name for _, names in parameter_groups(child.template) for name in names}
+        child_groups = [
+            *parameter_groups(child.template),
+            (child.name.capitalize(), sorted(set(_exposed(child)) - grouped)),
+        ]
+        exposed = set(_exposed(child))
+        for label, names in child_groups:
+            for name in names:
+                if name not in exposed:
+                    continue
+                if name in (TEMPLATES_BUCKET, TEMPLATES_PREFIX):
+                    raise ValueError(f"{child.name} declares {name}, a root-only parameter")
+                declared = child.template.parameters[name]
+                if name in template.parameters:
+                    if template.parameters[name].to_dict() != declared.to_dict():
+                        raise ValueError(
+                            f"{child.name} declares parameter {name} unlike an earlier stack"
+                        )
+                    continue
+                properties = dict(declared.to_dict())
+                description = properties.pop("Description")
+                constraint = properties.pop("ConstraintDescription")
+                add_parameter(
+                    template,
+                    name,
+                    label=parameter_label(child.template, name),
+                    description=description,
+                    constraint_description=constraint,
+                    **properties,
+                )
+                groups.setdefault(label, []).append(name)
+    return list(groups.items())
+
+
+def _refs(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and isinstance(node["Ref"], str):
+            yield node["Ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _hoist_rules(template: Template, kids: Sequence[Child]) -> None:
+    """Copy the children's Rules to the root, where CloudFormation checks them before creating
+    anything (a nested stack checks its Rules only when its turn comes, mid-deployment)."""
+    for child in kids:
+        for name, declared in sorted(child.template.rules.items()):
+            rule = encode_to_dict(declared)
+            for ref in _refs(rule):
+                if ref not in template.parameters and not ref.startswith("AWS::"):
+                    raise ValueError(
+                        f"{child.name} rule {name} refers to {ref}, which is not a root parameter"
+                    )
+            if name in template.rules:
+                if template.rules[name] != rule:
+                    raise ValueError(f"{child.name} declares rule {name} unlike an earlier stack")
+                continue
+            template.add_rule(name, rule)
+
+
+def _add_template_location(template: Template) -> None:
+    add_parameter(
+        template,
+        TEMPLATES_BUCKET,
+        label="Templates bucket",
+        description=(
+            "Name of the S3 bucket, in this stack's Region, that holds the child templates. "
+            "Names with dots are not accepted: the HTTPS URL built from them would not match "
+            "the S3 certificate."
+        ),
+        constraint_description=(
+            "must be an S3 bucket name without dots: 3 to 63 lowercase letters, digits and "
+            "hyphens, starting and ending with a letter or digit"
+        ),
+        Type="String",
+        AllowedPattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
+    )
+    add_parameter(
+        template,
+        TEMPLATES_PREFIX,
+        label="Templates key prefix",
+        description=(
+            "S3 key prefix of the child templates, ending with a slash (for example "
+            "employees-platform/templates/); each child is read from <prefix><stack>.yaml."
+        ),
+        constraint_description=(
+            "must be one or more key segments, each followed by '/', of letters, digits and "
+            "the characters ! - _ . * ' ( )"
+        ),
+        Type="String",
+        Default="employees-platform/templates/",
+        AllowedPattern=r"^([0-9A-Za-z!_.*'()-]+/)+$",
+        MaxLength=512,
+    )
