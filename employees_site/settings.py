@@ -49,6 +49,7 @@ ALLOWED_HOSTS = _csv("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,lo
 CSRF_TRUSTED_ORIGINS = _csv("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "employees_site.db",  # first: its migrate (writer only, locked) replaces Django's
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -105,8 +106,15 @@ if env.get("DB_WRITER_HOST"):
         "write_timeout": 30,
     }
     if env.get("DB_SSL_CA"):
+        # VERIFY_IDENTITY checks the endpoint's name; a Session Manager port-forward reaches the
+        # writer as 127.0.0.1, where only VERIFY_CA can work (see the README's walk-through).
+        _ssl_mode = env.get("DB_SSL_MODE", "VERIFY_IDENTITY")
+        if _ssl_mode not in ("VERIFY_IDENTITY", "VERIFY_CA"):
+            raise ImproperlyConfigured(
+                f"DB_SSL_MODE={_ssl_mode!r} is not valid: use VERIFY_IDENTITY or VERIFY_CA"
+            )
         _options["ssl"] = {"ca": env["DB_SSL_CA"]}
-        _options["ssl_mode"] = "VERIFY_IDENTITY"
+        _options["ssl_mode"] = _ssl_mode
 
     def _mysql(host: str, port: int) -> dict:
         return {

@@ -34,15 +34,14 @@ class CredentialsError(ImproperlyConfigured):
     """The secret could not be read or does not hold a username and a password."""
 
 
-_cache: dict[tuple[str, str], Credentials] = {}
+_cache: dict[str, Credentials] = {}  # secret id -> the credentials that last worked
 _lock = threading.Lock()
 _clients: dict[str | None, object] = {}
 
 
 def get(secret_id: str, *, region: str | None = None) -> Credentials:
     """The cached credentials of ``secret_id``, fetched on first use."""
-    key = (secret_id, "AWSCURRENT")
-    cached = _cache.get(key)
+    cached = _cache.get(secret_id)
     if cached is not None:
         return cached
     return refresh(secret_id, region=region)
@@ -52,9 +51,14 @@ def refresh(secret_id: str, *, region: str | None = None, stage: str = "AWSCURRE
     """Fetch ``stage`` of the secret now; AWSCURRENT replaces the cached value."""
     credentials = _fetch(secret_id, region, stage)
     if stage == "AWSCURRENT":
-        with _lock:
-            _cache[(secret_id, stage)] = credentials
+        remember(secret_id, credentials)
     return credentials
+
+
+def remember(secret_id: str, credentials: Credentials) -> None:
+    """Use ``credentials`` for ``secret_id`` from now on (e.g. AWSPENDING during a rotation)."""
+    with _lock:
+        _cache[secret_id] = credentials
 
 
 def clear() -> None:
@@ -63,22 +67,22 @@ def clear() -> None:
         _cache.clear()
 
 
-def _client(region: str | None):
-    client = _clients.get(region)
-    if client is None:
-        with _lock:
-            client = _clients.get(region)
-            if client is None:
-                # Endpoint and credentials come from boto3's own chain (AWS_ENDPOINT_URL in tests,
-                # the instance profile on EC2); the region is passed in from settings.
-                client = boto3.client("secretsmanager", region_name=region)
-                _clients[region] = client
-    return client
+def client(region: str | None = None):
+    """The Secrets Manager client this process uses for ``region`` (one per region)."""
+    existing = _clients.get(region)
+    if existing is not None:
+        return existing
+    with _lock:
+        if region not in _clients:
+            # Endpoint and credentials come from boto3's own chain (AWS_ENDPOINT_URL in tests,
+            # the instance profile on EC2); the region is passed in from settings.
+            _clients[region] = boto3.client("secretsmanager", region_name=region)
+        return _clients[region]
 
 
 def _fetch(secret_id: str, region: str | None, stage: str) -> Credentials:
     try:
-        response = _client(region).get_secret_value(SecretId=secret_id, VersionStage=stage)
+        response = client(region).get_secret_value(SecretId=secret_id, VersionStage=stage)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "Unknown")
         raise CredentialsError(

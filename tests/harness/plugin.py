@@ -64,16 +64,21 @@ def mariadb_pair() -> Iterator[mariadb.MariaDBPair]:
 
 
 @pytest.fixture(scope="session")
+def db_secret(mariadb_pair, aws_server) -> str:
+    """The pair and the database secret (the app user's credentials) exist; returns its id."""
+    put_json_secret(
+        boto3.client("secretsmanager"),
+        DB_SECRET_ID,
+        {"username": mariadb.APP_USER, "password": mariadb.APP_PASSWORD},
+    )
+    return DB_SECRET_ID
+
+
+@pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
     """Before Django creates the test database: on MariaDB, the pair and the DB secret exist."""
     if TEST_DB == "mariadb":
-        request.getfixturevalue("mariadb_pair")
-        request.getfixturevalue("aws_server")
-        put_json_secret(
-            boto3.client("secretsmanager"),
-            DB_SECRET_ID,
-            {"username": mariadb.APP_USER, "password": mariadb.APP_PASSWORD},
-        )
+        request.getfixturevalue("db_secret")
 
 
 @pytest.fixture

@@ -17,6 +17,12 @@ from ... import credentials
 logger = logging.getLogger(__name__)
 
 ACCESS_DENIED = 1045
+# Client-side codes for "could not reach the server": socket, TCP, unknown host, gone, lost.
+UNREACHABLE = {2002, 2003, 2005, 2006, 2013}
+# Which environment variables set each alias (see settings.py), for messages that say what to fix.
+VARIABLES = {"default": "DB_WRITER_HOST/DB_WRITER_PORT", "reader": "DB_READER_HOST/DB_READER_PORT"}
+
+Database = base.Database
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -32,10 +38,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return params
 
     def get_new_connection(self, conn_params):
+        try:
+            return self._connect(conn_params)
+        except Database.OperationalError as error:
+            if error.args and error.args[0] in UNREACHABLE:
+                where = f"{conn_params.get('host')}:{conn_params.get('port', 3306)}"
+                variables = VARIABLES.get(self.alias, "its HOST/PORT settings")
+                raise Database.OperationalError(
+                    error.args[0],
+                    f"cannot reach database alias '{self.alias}' at {where} ({error.args[1]}); "
+                    f"check {variables} and that this host may connect to it",
+                ) from None
+            raise
+
+    def _connect(self, conn_params):
         secret_id, region = self._secret()
         try:
             return super().get_new_connection(conn_params)
-        except base.Database.OperationalError as error:
+        except Database.OperationalError as error:
             if not secret_id or error.args[0] != ACCESS_DENIED:
                 raise
             first_error = error
@@ -49,8 +69,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 raise
             retry = {**conn_params, "user": found.username, "password": found.password}
             try:
-                return super().get_new_connection(retry)
-            except base.Database.OperationalError as error:
+                connection = super().get_new_connection(retry)
+            except Database.OperationalError as error:
                 if error.args[0] != ACCESS_DENIED:
                     raise
-        raise first_error
+                continue
+            credentials.remember(secret_id, found)
+            return connection
+        raise Database.OperationalError(
+            ACCESS_DENIED,
+            f"database alias '{self.alias}' refused the credentials of secret {secret_id!r} "
+            f"(also after reading it again): {first_error.args[1]}",
+        ) from None

@@ -1,0 +1,56 @@
+"""``migrate`` on the writer only, under a MySQL named lock.
+
+Instances of an Auto Scaling group boot together and each runs ``migrate``. On MySQL the first
+takes the lock ``GET_LOCK`` and applies the migrations; the others wait for it, then find nothing
+left to apply. The lock lives in the connection's session, so it is released when migrate ends,
+and by the server if the process dies.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+from django.core.management.commands import migrate
+from django.db import DEFAULT_DB_ALIAS, connections
+
+LOCK_NAME = "employees_site.migrate"
+DEFAULT_LOCK_TIMEOUT = 600
+
+
+class Command(migrate.Command):
+    help = migrate.Command.help + " Runs on the writer only, under a named lock on MySQL."
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--lock-timeout",
+            type=int,
+            default=DEFAULT_LOCK_TIMEOUT,
+            help=f"seconds to wait for another migrate to finish (default {DEFAULT_LOCK_TIMEOUT})",
+        )
+
+    def handle(self, *args, **options):
+        database = options["database"]
+        if database != DEFAULT_DB_ALIAS:
+            raise CommandError(
+                f"migrations run on the writer ('{DEFAULT_DB_ALIAS}') only; the reader "
+                f"'{database}' receives the schema by replication"
+            )
+        timeout = options["lock_timeout"]
+        if timeout < 0:
+            raise CommandError(f"--lock-timeout must be 0 or more, got {timeout}")
+        connection = connections[database]
+        if connection.vendor != "mysql":
+            return super().handle(*args, **options)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK(%s, %s)", [LOCK_NAME, timeout])
+            (acquired,) = cursor.fetchone()
+        if acquired != 1:
+            raise CommandError(
+                f"another migrate has held the lock {LOCK_NAME!r} on the writer for more than "
+                f"{timeout}s; wait for it to finish (or find it in SHOW PROCESSLIST) and run again"
+            )
+        try:
+            return super().handle(*args, **options)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT RELEASE_LOCK(%s)", [LOCK_NAME])

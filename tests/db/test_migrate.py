@@ -1,0 +1,68 @@
+"""migrate: on the writer only, once under a named lock, schema to the reader by replication."""
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from .conftest import ROOT, manage
+
+pytestmark = pytest.mark.drill
+
+
+@pytest.fixture
+def empty_database(mariadb_pair, db_secret):
+    """A new empty database on the pair, dropped afterwards."""
+    name = f"test_app_{uuid.uuid4().hex[:8]}"
+    mariadb_pair.primary.execute(f"CREATE DATABASE `{name}`")
+    yield name
+    mariadb_pair.primary.execute(f"DROP DATABASE `{name}`")
+
+
+def test_concurrent_migrates_apply_each_migration_once(mariadb_pair, empty_database):
+    """Three processes migrate at once: all exit 0, each migration is applied by one of them."""
+    command = [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput"]
+    env = {**os.environ, "DB_NAME": empty_database}
+    processes = [
+        subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    results = [(p.wait(timeout=180), *p.communicate()) for p in processes]
+    assert [code for code, _, _ in results] == [0, 0, 0], [err for _, _, err in results]
+    applied = sum(out.count("Applying employees.0001_initial... OK") for _, out, _ in results)
+    assert applied == 1
+    assert sum("No migrations to apply" in out for _, out, _ in results) == 2
+    rows = mariadb_pair.primary.execute(
+        f"SELECT app, name, COUNT(*) FROM `{empty_database}`.django_migrations "
+        "GROUP BY app, name HAVING COUNT(*) > 1"
+    )
+    assert rows == []
+    # The reader never ran DDL: the schema reached it by replication.
+    mariadb_pair.wait_for_replica()
+    tables = mariadb_pair.replica.execute(f"SHOW TABLES FROM `{empty_database}`")
+    assert ("employees_employee",) in tables
+
+
+def test_migrate_refuses_the_reader_alias(db_secret):
+    """migrate --database reader is refused with a message saying why, and changes nothing."""
+    result = manage("migrate", "--database", "reader")
+    assert result.returncode == 1
+    assert "run on the writer ('default') only" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_lock_timeout_gives_a_clear_error(mariadb_pair, empty_database):
+    """While another session holds the lock, migrate with a short timeout fails clearly."""
+    holder = mariadb_pair.app_connect(mariadb_pair.primary, database=empty_database)
+    try:
+        holder.cursor().execute("SELECT GET_LOCK('employees_site.migrate', 0)")
+        result = manage("migrate", "--noinput", "--lock-timeout", "1", DB_NAME=empty_database)
+    finally:
+        holder.close()
+    assert result.returncode == 1
+    assert "another migrate has held the lock" in result.stderr
+    assert "Traceback" not in result.stderr
