@@ -1,0 +1,25 @@
+"""Compiled templates as plain dicts: what the tests read, built once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import root
+
+
+@pytest.fixture(scope="session")
+def templates() -> dict[str, dict]:
+    """Every template of the default build, by stack name, as the dict CloudFormation reads."""
+    return {name: t.to_dict() for name, t in root.build_all(root.RootParams()).items()}
+
+
+@pytest.fixture(scope="session")
+def network(templates: dict[str, dict]) -> dict:
+    """The network stack's template."""
+    return templates["network"]
+
+
+@pytest.fixture(scope="session")
+def root_template(templates: dict[str, dict]) -> dict:
+    """The root stack's template."""
+    return templates["root"]

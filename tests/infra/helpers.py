@@ -1,0 +1,119 @@
+"""Small readers of compiled template dicts shared by the infra tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+
+def resources(template: dict, kind: str) -> dict[str, dict]:
+    """Resources of one type, by logical ID."""
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def tier_subnets(template: dict, tier: str) -> dict[str, dict]:
+    """Subnets tagged with the given tier, by logical ID."""
+    return {
+        name: subnet
+        for name, subnet in resources(template, "AWS::EC2::Subnet").items()
+        if {"Key": "Tier", "Value": tier} in subnet["Properties"]["Tags"]
+    }
+
+
+def route_table_of(template: dict, subnet: str) -> str:
+    """Logical ID of the route table associated with a subnet (exactly one)."""
+    tables = [
+        association["Properties"]["RouteTableId"]["Ref"]
+        for association in resources(template, "AWS::EC2::SubnetRouteTableAssociation").values()
+        if association["Properties"]["SubnetId"] == {"Ref": subnet}
+    ]
+    assert len(tables) == 1, f"{subnet} has {len(tables)} route table associations"
+    return tables[0]
+
+
+def routes_of(template: dict, table: str) -> list[dict]:
+    """Properties of the routes in one route table."""
+    return [
+        route["Properties"]
+        for route in resources(template, "AWS::EC2::Route").values()
+        if route["Properties"]["RouteTableId"] == {"Ref": table}
+    ]
+
+
+def walk(node: object) -> Iterator[object]:
+    """Every dict, list and scalar inside a template, depth first."""
+    yield node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def refs(node: object) -> set[str]:
+    """Names referenced with Ref anywhere inside a node."""
+    return {
+        item["Ref"]
+        for item in walk(node)
+        if isinstance(item, dict) and set(item) == {"Ref"} and isinstance(item["Ref"], str)
+    }
+
+
+def conditions(template: dict, parameters: dict[str, str]) -> dict[str, bool]:
+    """Truth of every Condition for the given parameter values (defaults fill the rest)."""
+    values = {
+        name: str(parameter.get("Default"))
+        for name, parameter in template.get("Parameters", {}).items()
+    }
+    values.update(parameters)
+    declared = template.get("Conditions", {})
+
+    def truth(node: object) -> object:
+        if isinstance(node, dict):
+            ((function, argument),) = node.items()
+            if function == "Ref":
+                return values[argument]
+            if function == "Condition":
+                return truth(declared[argument])
+            if function == "Fn::Equals":
+                return truth(argument[0]) == truth(argument[1])
+            if function == "Fn::And":
+                return all(truth(item) for item in argument)
+            if function == "Fn::Or":
+                return any(truth(item) for item in argument)
+            if function == "Fn::Not":
+                return not truth(argument[0])
+            raise AssertionError(f"cannot evaluate {function} in a condition")
+        return node
+
+    return {name: bool(truth(body)) for name, body in declared.items()}
+
+
+def present(template: dict, truth: dict[str, bool]) -> dict[str, dict]:
+    """Resources that exist under the given condition values, with Fn::If resolved."""
+    return {
+        name: resolve(resource, truth)
+        for name, resource in template["Resources"].items()
+        if truth.get(resource.get("Condition"), True)
+    }
+
+
+def resolve(node: object, truth: dict[str, bool]) -> object:
+    """A node with every Fn::If resolved and AWS::NoValue dropped."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            condition, when_true, when_false = node["Fn::If"]
+            return resolve(when_true if truth[condition] else when_false, truth)
+        resolved = {key: resolve(value, truth) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value != _NO_VALUE}
+    if isinstance(node, list):
+        return [item for item in (resolve(value, truth) for value in node) if item != _NO_VALUE]
+    return node
+
+
+_NO_VALUE = {"Ref": "AWS::NoValue"}

@@ -1,0 +1,243 @@
+"""Properties of the root stack and of its wiring, read from the compiled templates."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from troposphere import Equals, Output, Ref, Template
+
+from infra import build as builder
+from infra import network, root
+from infra.common import INTERFACE, add_parameter
+
+from .helpers import refs, resources
+
+CONSTRAINTS = {"AllowedPattern", "AllowedValues", "MinValue", "MaxValue", "MinLength", "MaxLength"}
+NESTED_STACK = "AWS::CloudFormation::Stack"
+# CloudFormation quotas (AWS CloudFormation User Guide, "Understand CloudFormation quotas").
+TEMPLATE_BODY_LIMIT = 51_200
+TEMPLATE_URL_LIMIT = 1_000_000
+MAX_RESOURCES, MAX_PARAMETERS, MAX_OUTPUTS = 500, 200, 200
+
+
+def test_every_parameter_has_description_constraint_and_message(templates):
+    """Every parameter of every template has a description, a constraint and its message."""
+    for name, template in templates.items():
+        for parameter_name, parameter in template.get("Parameters", {}).items():
+            where = f"{name}.{parameter_name}"
+            assert parameter.get("Description"), where
+            assert parameter.get("ConstraintDescription"), where
+            assert CONSTRAINTS & set(parameter), where
+
+
+def test_every_parameter_has_a_console_label_and_group(templates):
+    """Every parameter appears in exactly one Interface group and has a label."""
+    for name, template in templates.items():
+        interface = template["Metadata"][INTERFACE]
+        grouped = [p for group in interface["ParameterGroups"] for p in group["Parameters"]]
+        assert sorted(grouped) == sorted(template["Parameters"]), name
+        assert set(interface["ParameterLabels"]) == set(template["Parameters"]), name
+
+
+def test_every_nested_stack_has_deletion_and_update_replace_policies(root_template):
+    """Each nested stack sets DeletionPolicy and UpdateReplacePolicy (cfn-lint I3011)."""
+    stacks = resources(root_template, NESTED_STACK)
+    assert stacks
+    for name, stack in stacks.items():
+        assert stack["DeletionPolicy"] == "Delete", name
+        assert stack["UpdateReplacePolicy"] == "Delete", name
+
+
+def test_stateful_resources_have_policies(templates):
+    """Log groups and KMS keys in every template carry explicit deletion policies."""
+    for template in templates.values():
+        for kind in ("AWS::Logs::LogGroup", "AWS::KMS::Key"):
+            for name, resource in resources(template, kind).items():
+                assert {"DeletionPolicy", "UpdateReplacePolicy"} <= set(resource), name
+
+
+def test_template_urls_come_from_bucket_and_prefix(root_template):
+    """Each child's TemplateURL is the regional S3 URL of <prefix><child>.yaml in the bucket."""
+    stacks = resources(root_template, NESTED_STACK)
+    for child in root.children(root.RootParams()):
+        stack = stacks[root.logical_id(child.name)]
+        assert stack["Properties"]["TemplateURL"] == {
+            "Fn::Sub": "https://${TemplatesBucket}.s3.${AWS::Region}.${AWS::URLSuffix}/"
+            f"${{TemplatesPrefix}}{child.name}.yaml"
+        }
+
+
+@pytest.mark.parametrize(
+    ("prefix", "ok"),
+    [
+        ("employees-platform/templates/", True),
+        ("a/", True),
+        ("v1.2/(x)/", True),
+        ("", False),
+        ("templates", False),
+        ("/templates/", False),
+        ("a//b/", False),
+        ("a b/", False),
+    ],
+)
+def test_templates_prefix_must_end_with_a_slash(root_template, prefix, ok):
+    """TemplatesPrefix takes key segments each ending with '/', nothing else."""
+    pattern = root_template["Parameters"][root.TEMPLATES_PREFIX]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, prefix)) is ok
+
+
+@pytest.mark.parametrize(
+    ("bucket", "ok"),
+    [
+        ("my-templates-1", True),
+        ("abc", True),
+        ("My-Bucket", False),
+        ("a.b.c", False),
+        ("ab", False),
+    ],
+)
+def test_templates_bucket_pattern(root_template, bucket, ok):
+    """TemplatesBucket takes S3 bucket names without dots (the HTTPS URL needs that)."""
+    pattern = root_template["Parameters"][root.TEMPLATES_BUCKET]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, bucket)) is ok
+
+
+def test_root_passes_exactly_the_parameters_each_child_declares(templates, root_template):
+    """The parameters the root passes to a child are exactly the child's parameters."""
+    stacks = resources(root_template, NESTED_STACK)
+    for child in root.children(root.RootParams()):
+        passed = stacks[root.logical_id(child.name)]["Properties"]["Parameters"]
+        assert set(passed) == set(templates[child.name]["Parameters"]), child.name
+
+
+def test_exposed_parameters_match_the_child_declarations(templates, root_template):
+    """A child parameter the root exposes is declared identically at the root and passed by Ref."""
+    stacks = resources(root_template, NESTED_STACK)
+    for child in root.children(root.RootParams()):
+        passed = stacks[root.logical_id(child.name)]["Properties"]["Parameters"]
+        for name, declared in templates[child.name]["Parameters"].items():
+            if name in child.wiring:
+                continue
+            assert root_template["Parameters"][name] == declared, name
+            assert passed[name] == {"Ref": name}
+
+
+def test_root_declares_only_parameters_it_uses(root_template):
+    """Every root parameter is referenced (cfn-lint W2001 would flag a dead one)."""
+    used = refs(root_template["Resources"]) | {
+        name
+        for stack in root_template["Resources"].values()
+        for name in re.findall(r"\$\{(\w+)\}", str(stack["Properties"].get("TemplateURL")))
+    }
+    assert set(root_template["Parameters"]) <= used
+
+
+def test_root_outputs_forward_child_outputs(templates, root_template):
+    """Root outputs are GetAtt of an output the named child declares."""
+    assert root_template["Outputs"][root.VPC_ID]["Value"] == {
+        "Fn::GetAtt": ["NetworkStack", f"Outputs.{network.VPC_ID}"]
+    }
+    for name, output in root_template["Outputs"].items():
+        stack, attribute = output["Value"]["Fn::GetAtt"]
+        child = stack.removesuffix("Stack").lower()
+        assert attribute.removeprefix("Outputs.") in templates[child]["Outputs"], name
+
+
+def test_templates_stay_far_below_cloudformation_limits():
+    """root.yaml fits the inline TemplateBody limit; every template is far below the quotas."""
+    rendered = builder.render(root.RootParams())
+    assert len(rendered["root.yaml"].encode()) < TEMPLATE_BODY_LIMIT
+    for name, text in rendered.items():
+        assert len(text.encode()) < TEMPLATE_URL_LIMIT / 10, name
+    for name, template in root.build_all(root.RootParams()).items():
+        compiled = template.to_dict()
+        assert len(compiled["Resources"]) < MAX_RESOURCES / 4, name
+        assert len(compiled.get("Parameters", {})) < MAX_PARAMETERS / 4, name
+        assert len(compiled.get("Outputs", {})) < MAX_OUTPUTS / 4, name
+
+
+def _child(parameters: dict[str, dict], outputs: tuple[str, ...] = ()) -> Template:
+    template = Template()
+    for parameter, properties in parameters.items():
+        add_parameter(
+            template,
+            parameter,
+            label=parameter,
+            description="d",
+            constraint_description="c",
+            Type="String",
+            **properties,
+        )
+    for output in outputs:
+        template.add_output(Output(output, Value="x"))
+    return template
+
+
+def test_nest_wires_outputs_and_exposes_the_rest():
+    """A wired parameter gets GetAtt of the producer's output; the others become root params."""
+    producer = root.Child("alpha", _child({"Size": {"MaxLength": 3}}, ("Thing",)))
+    consumer = root.Child(
+        "beta",
+        _child({"Thing": {"MaxLength": 9}, "Size": {"MaxLength": 3}}),
+        wiring={"Thing": root.Wire("alpha", "Thing")},
+    )
+    compiled = root.nest([producer, consumer]).to_dict()
+    passed = compiled["Resources"]["BetaStack"]["Properties"]["Parameters"]
+    assert passed == {
+        "Size": {"Ref": "Size"},
+        "Thing": {"Fn::GetAtt": ["AlphaStack", "Outputs.Thing"]},
+    }
+    assert "Thing" not in compiled["Parameters"]
+    assert "Size" in compiled["Parameters"]
+
+
+@pytest.mark.parametrize(
+    ("wiring", "message"),
+    [
+        ({"Missing": root.Wire("alpha", "Thing")}, "lacks it"),
+        ({"Thing": root.Wire("alpha", "Nope")}, "which alpha lacks"),
+        ({"Thing": root.Wire("gamma", "Thing")}, "not a stack nested before it"),
+    ],
+)
+def test_nest_rejects_wiring_that_does_not_fit(wiring, message):
+    """Wiring a parameter or output a template lacks is a ValueError at build time."""
+    producer = root.Child("alpha", _child({}, ("Thing",)))
+    consumer = root.Child("beta", _child({"Thing": {"MaxLength": 9}}), wiring=wiring)
+    with pytest.raises(ValueError, match=message):
+        root.nest([producer, consumer])
+
+
+def test_nest_rejects_a_parameter_declared_two_ways():
+    """Two children declaring one exposed parameter differently is a ValueError."""
+    first = root.Child("alpha", _child({"Size": {"MaxLength": 3}}))
+    second = root.Child("beta", _child({"Size": {"MaxLength": 4}}))
+    with pytest.raises(ValueError, match="Size"):
+        root.nest([first, second])
+
+
+def test_nest_hoists_child_rules_to_the_root():
+    """A child's Rules are copied to the root, which checks them before creating anything."""
+    child = _child({"Mode": {"AllowedValues": ["a", "b"]}})
+    rule = {"Assertions": [{"Assert": Equals(Ref("Mode"), "a"), "AssertDescription": "x"}]}
+    child.add_rule("ModeIsA", rule)
+    compiled = root.nest([root.Child("alpha", child)]).to_dict()
+    assert compiled["Rules"]["ModeIsA"]["Assertions"][0]["Assert"] == {
+        "Fn::Equals": [{"Ref": "Mode"}, "a"]
+    }
+
+
+def test_nest_rejects_a_rule_on_a_wired_parameter():
+    """A hoisted rule may only refer to root parameters: a wired value is not known up front."""
+    producer = root.Child("alpha", _child({}, ("Thing",)))
+    template = _child({"Thing": {"MaxLength": 9}})
+    template.add_rule("R", {"Assertions": [{"Assert": Equals(Ref("Thing"), "x")}]})
+    consumer = root.Child("beta", template, wiring={"Thing": root.Wire("alpha", "Thing")})
+    with pytest.raises(ValueError, match="Thing"):
+        root.nest([producer, consumer])
+
+
+def test_root_params_reject_a_wrong_child_params_type():
+    """RootParams takes each child's own params dataclass, nothing else."""
+    with pytest.raises(ValueError, match="NetworkParams"):
+        root.RootParams(network={"vpc_prefix_length": 16})
