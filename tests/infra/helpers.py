@@ -14,15 +14,6 @@ def resources(template: dict, kind: str) -> dict[str, dict]:
     }
 
 
-def tier_subnets(template: dict, tier: str) -> dict[str, dict]:
-    """Subnets tagged with the given tier, by logical ID."""
-    return {
-        name: subnet
-        for name, subnet in resources(template, "AWS::EC2::Subnet").items()
-        if {"Key": "Tier", "Value": tier} in subnet["Properties"]["Tags"]
-    }
-
-
 def route_table_of(template: dict, subnet: str) -> str:
     """Logical ID of the route table associated with a subnet (exactly one)."""
     tables = [

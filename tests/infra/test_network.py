@@ -65,12 +65,24 @@ def test_no_hard_coded_availability_zone_or_region(templates):
         az_index(subnet)
 
 
-def test_az_count_parameter_allows_two_or_three(network):
-    """The AZ count is a parameter limited to 2 or 3, and only the third AZ is conditional."""
+def test_only_optional_resources_are_conditional(network):
+    """AzCount is 2 or 3; only third-AZ, second-NAT and flow-log resources are conditional."""
     assert network["Parameters"]["AzCount"]["AllowedValues"] == ["2", "3"]
     for name, resource in network["Resources"].items():
-        if name.endswith("3") or "Subnet3" in name:
-            assert resource["Condition"] in ("ThreeAzs", "NatInAz3"), name
+        if name.startswith("FlowLog") or name == "VpcFlowLog":
+            expected = "FlowLogsEnabled"
+        elif name in ("NatEip3", "NatGateway3"):
+            expected = "NatInAz3"
+        elif name in ("NatEip2", "NatGateway2"):
+            expected = "NatPerAz"
+        elif re.search(r"(Subnet|Table|Route)3", name):
+            expected = "ThreeAzs"
+        else:
+            expected = None
+        assert resource.get("Condition") == expected, name
+    assert network["Conditions"]["NatInAz3"] == {
+        "Fn::And": [{"Condition": "ThreeAzs"}, {"Condition": "NatPerAz"}]
+    }
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=SCENARIO_IDS)
