@@ -162,46 +162,51 @@ def _check_wire(wire: Wire, earlier: Mapping[str, Child], where: str) -> None:
         raise ValueError(f"{where} takes output {wire.output!r}, which {wire.stack} lacks")
 
 
-def _exposed(child: Child) -> Iterator[str]:
-    return (name for name in child.template.parameters if name not in child.wiring)
-
-
 def _expose_parameters(template: Template, kids: Sequence[Child]) -> list[tuple[str, list[str]]]:
     """Declare each child's unwired parameters at the root; return the console groups."""
     groups: dict[str, list[str]] = {}
     for child in kids:
-        grouped = {name for _, names in parameter_groups(child.template) for name in names}
-        child_groups = [
-            *parameter_groups(child.template),
-            (child.name.capitalize(), sorted(set(_exposed(child)) - grouped)),
-        ]
-        exposed = set(_exposed(child))
-        for label, names in child_groups:
-            for name in names:
-                if name not in exposed:
-                    continue
-                if name in (TEMPLATES_BUCKET, TEMPLATES_PREFIX):
-                    raise ValueError(f"{child.name} declares {name}, a root-only parameter")
-                declared = child.template.parameters[name]
-                if name in template.parameters:
-                    if template.parameters[name].to_dict() != declared.to_dict():
-                        raise ValueError(
-                            f"{child.name} declares parameter {name} unlike an earlier stack"
-                        )
-                    continue
-                properties = dict(declared.to_dict())
+        for label, name in _console_order(child):
+            declared = child.template.parameters[name].to_dict()
+            if name in (TEMPLATES_BUCKET, TEMPLATES_PREFIX):
+                raise ValueError(f"{child.name} declares {name}, a root-only parameter")
+            if name in template.parameters:
+                if template.parameters[name].to_dict() != declared:
+                    raise ValueError(
+                        f"{child.name} declares parameter {name} unlike an earlier stack"
+                    )
+                continue
+            properties = dict(declared)
+            try:
                 description = properties.pop("Description")
                 constraint = properties.pop("ConstraintDescription")
-                add_parameter(
-                    template,
-                    name,
-                    label=parameter_label(child.template, name),
-                    description=description,
-                    constraint_description=constraint,
-                    **properties,
-                )
-                groups.setdefault(label, []).append(name)
+            except KeyError as missing:
+                raise ValueError(f"{child.name} parameter {name} lacks {missing}") from None
+            add_parameter(
+                template,
+                name,
+                label=parameter_label(child.template, name),
+                description=description,
+                constraint_description=constraint,
+                **properties,
+            )
+            groups.setdefault(label, []).append(name)
     return list(groups.items())
+
+
+def _console_order(child: Child) -> list[tuple[str, str]]:
+    """(group label, name) of each unwired parameter in the child's console order; parameters
+    the child groups nowhere come last, under the child's name."""
+    exposed = [name for name in child.template.parameters if name not in child.wiring]
+    order = [
+        (label, name)
+        for label, names in parameter_groups(child.template)
+        for name in names
+        if name in exposed
+    ]
+    listed = {name for _, name in order}
+    ungrouped = [(child.name.capitalize(), name) for name in sorted(exposed) if name not in listed]
+    return order + ungrouped
 
 
 def _refs(node: object) -> Iterator[str]:

@@ -190,6 +190,11 @@ def test_nest_wires_outputs_and_exposes_the_rest():
     }
     assert "Thing" not in compiled["Parameters"]
     assert "Size" in compiled["Parameters"]
+    groups = compiled["Metadata"][INTERFACE]["ParameterGroups"]
+    assert [(g["Label"]["default"], g["Parameters"]) for g in groups] == [
+        ("Alpha", ["Size"]),
+        ("Template location", [root.TEMPLATES_BUCKET, root.TEMPLATES_PREFIX]),
+    ]
 
 
 @pytest.mark.parametrize(
