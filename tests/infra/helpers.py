@@ -14,6 +14,14 @@ def resources(template: dict, kind: str) -> dict[str, dict]:
     }
 
 
+def az_index(subnet: dict) -> int:
+    """The index into Fn::GetAZs of the current Region that places a subnet."""
+    az = subnet["Properties"]["AvailabilityZone"]
+    index, azs = az["Fn::Select"]
+    assert azs == {"Fn::GetAZs": ""}, az
+    return index
+
+
 def route_table_of(template: dict, subnet: str) -> str:
     """Logical ID of the route table associated with a subnet (exactly one)."""
     tables = [

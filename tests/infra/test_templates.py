@@ -1,0 +1,115 @@
+"""Properties every template must have, whatever stack it describes."""
+
+from __future__ import annotations
+
+import re
+
+from cfnlint.data import AdditionalSpecs
+from cfnlint.helpers import load_resource
+
+from infra import build as builder
+from infra import root
+from infra.common import INTERFACE
+
+from .helpers import az_index, resources, walk
+
+CONSTRAINTS = {"AllowedPattern", "AllowedValues", "MinValue", "MaxValue", "MinLength", "MaxLength"}
+# CloudFormation quotas (AWS CloudFormation User Guide, "Understand CloudFormation quotas").
+TEMPLATE_BODY_LIMIT = 51_200
+TEMPLATE_URL_LIMIT = 1_000_000
+MAX_RESOURCES, MAX_PARAMETERS, MAX_OUTPUTS = 500, 200, 200
+# An AZ name (us-east-1a) or a Region name (eu-west-3, us-gov-west-1).
+AWS_PLACE = re.compile(r"\b[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d[a-z]?\b")
+# The property that would fix a resource's physical name. Fixed names stop two stacks (staging
+# and production) from living in one account, and block replacement updates.
+NAME_PROPERTIES = {
+    "AWS::AutoScaling::AutoScalingGroup": "AutoScalingGroupName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::EC2::LaunchTemplate": "LaunchTemplateName",
+    "AWS::EC2::SecurityGroup": "GroupName",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": "Name",
+    "AWS::ElasticLoadBalancingV2::TargetGroup": "Name",
+    "AWS::IAM::InstanceProfile": "InstanceProfileName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::RDS::DBCluster": "DBClusterIdentifier",
+    "AWS::RDS::DBInstance": "DBInstanceIdentifier",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::SecretsManager::Secret": "Name",
+}
+
+
+def test_every_parameter_has_description_constraint_and_message(templates):
+    """Every parameter of every template has a description, a constraint and its message."""
+    for name, template in templates.items():
+        for parameter_name, parameter in template.get("Parameters", {}).items():
+            where = f"{name}.{parameter_name}"
+            assert parameter.get("Description"), where
+            assert parameter.get("ConstraintDescription"), where
+            # An AWS-specific type (AWS::EC2::VPC::Id, List<...>) is itself the constraint.
+            aws_type = parameter["Type"].startswith(("AWS::", "List<AWS::"))
+            assert aws_type or CONSTRAINTS & set(parameter), where
+
+
+def test_every_parameter_has_a_console_label_and_group(templates):
+    """Every parameter appears in exactly one Interface group and has a label."""
+    for name, template in templates.items():
+        interface = template["Metadata"][INTERFACE]
+        grouped = [p for group in interface["ParameterGroups"] for p in group["Parameters"]]
+        assert sorted(grouped) == sorted(template["Parameters"]), name
+        assert set(interface["ParameterLabels"]) == set(template["Parameters"]), name
+
+
+def test_templates_stay_far_below_cloudformation_limits(templates):
+    """root.yaml fits the inline TemplateBody limit; every template is far below the quotas."""
+    rendered = builder.render(root.RootParams())
+    assert len(rendered["root.yaml"].encode()) < TEMPLATE_BODY_LIMIT
+    for name, text in rendered.items():
+        assert len(text.encode()) < TEMPLATE_URL_LIMIT / 10, name
+    for name, compiled in templates.items():
+        assert len(compiled["Resources"]) < MAX_RESOURCES / 4, name
+        assert len(compiled.get("Parameters", {})) < MAX_PARAMETERS / 4, name
+        assert len(compiled.get("Outputs", {})) < MAX_OUTPUTS / 4, name
+
+
+def test_no_hard_coded_availability_zone_or_region(templates):
+    """No template names an AZ or a Region; AZs come from Fn::GetAZs of the current Region."""
+    for name, template in templates.items():
+        for item in walk(template):
+            if isinstance(item, str):
+                assert not AWS_PLACE.search(item), f"{name}: {item!r}"
+    for subnet in resources(templates["network"], "AWS::EC2::Subnet").values():
+        az_index(subnet)
+
+
+def test_stateful_resources_have_explicit_policies(templates):
+    """Every resource type cfn-lint I3011 deems stateful sets both deletion policies."""
+    stateful = load_resource(AdditionalSpecs, "StatefulResources.json")["ResourceTypes"]
+    for name, template in templates.items():
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] in stateful:
+                assert {"DeletionPolicy", "UpdateReplacePolicy"} <= set(resource), (
+                    f"{name}.{logical_id}"
+                )
+
+
+def test_no_resource_has_a_fixed_name(templates):
+    """No resource fixes its physical name, so stacks can live side by side in one account."""
+    for name, template in templates.items():
+        for kind, property_name in NAME_PROPERTIES.items():
+            for logical_id, resource in resources(template, kind).items():
+                assert property_name not in resource.get("Properties", {}), f"{name}.{logical_id}"
+
+
+def test_no_iam_action_has_a_wildcard(templates):
+    """IAM and key policies name every action: no "*" and no "service:*" patterns."""
+    for name, template in templates.items():
+        for item in walk(template):
+            if isinstance(item, dict) and "Effect" in item and "Action" in item:
+                actions = item["Action"] if isinstance(item["Action"], list) else [item["Action"]]
+                for action in actions:
+                    assert "*" not in action, f"{name}: {action}"
+                assert "NotAction" not in item, name
