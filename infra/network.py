@@ -68,6 +68,12 @@ SLOT_BITS = 4
 MIN_VPC_PREFIX = 16
 MAX_VPC_PREFIX = 27 - SLOT_BITS
 
+# Condition names.
+THREE_AZS = "ThreeAzs"
+NAT_PER_AZ = "NatPerAz"
+NAT_IN_AZ3 = "NatInAz3"
+FLOW_LOGS = "FlowLogsEnabled"
+
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _PRIVATE_16 = rf"(10\.{_OCTET}|172\.(1[6-9]|2[0-9]|3[01])|192\.168)"
 
@@ -111,14 +117,14 @@ def _tags(name: str, **extra: str) -> Tags:
     return Tags(Name=Sub(f"${{AWS::StackName}}-{name}"), **extra)
 
 
-def _in_az(az: int, condition: str) -> dict[str, str]:
+def _in_az(az: int, condition: str = THREE_AZS) -> dict[str, str]:
     """The Condition attribute of a resource in AZ ``az``: only the third AZ is optional."""
     return {"Condition": condition} if az >= 2 else {}
 
 
-def _subnet_ids(tier: str, three_azs: str) -> If:
+def _subnet_ids(tier: str) -> If:
     ids = [Ref(f"{tier.capitalize()}Subnet{_suffix(az)}") for az in range(MAX_AZS)]
-    return If(three_azs, Join(",", ids), Join(",", ids[:2]))
+    return If(THREE_AZS, Join(",", ids), Join(",", ids[:2]))
 
 
 def _add_parameters(template: Template, params: NetworkParams) -> None:
@@ -194,7 +200,7 @@ def _add_parameters(template: Template, params: NetworkParams) -> None:
     )
 
 
-def _add_subnets(template: Template, params: NetworkParams, three_azs: str) -> None:
+def _add_subnets(template: Template, params: NetworkParams) -> None:
     slot_bits = 32 - params.subnet_prefix_length
     for tier_index, tier in enumerate(TIERS):
         for az in range(MAX_AZS):
@@ -203,18 +209,21 @@ def _add_subnets(template: Template, params: NetworkParams, three_azs: str) -> N
                 Subnet(
                     f"{tier.capitalize()}Subnet{_suffix(az)}",
                     VpcId=Ref("Vpc"),
+                    # The stack's own Region: AZs are never named, so the template fits any
+                    # Region. Per the "Fn::GetAZs" reference, the list holds only AZs with a
+                    # default subnet when some have one, and its order is not guaranteed.
                     AvailabilityZone=Select(az, GetAZs("")),
                     CidrBlock=Select(slot, Cidr(Ref("VpcCidr"), SUBNET_SLOTS, slot_bits)),
                     # Nothing here needs an automatic public IP: the ALB and the NAT gateways
                     # bring their own addresses.
                     MapPublicIpOnLaunch=False,
                     Tags=_tags(f"{tier}-{_suffix(az)}", Tier=tier),
-                    **_in_az(az, three_azs),
+                    **_in_az(az),
                 )
             )
 
 
-def _add_public_routing(template: Template, three_azs: str, nat_per_az: str) -> None:
+def _add_public_routing(template: Template) -> None:
     template.add_resource(InternetGateway("InternetGateway", Tags=_tags("igw")))
     template.add_resource(
         VPCGatewayAttachment(
@@ -243,11 +252,11 @@ def _add_public_routing(template: Template, three_azs: str, nat_per_az: str) -> 
                 f"PublicSubnet{suffix}RouteTableAssociation",
                 SubnetId=Ref(f"PublicSubnet{suffix}"),
                 RouteTableId=Ref("PublicRouteTable"),
-                **_in_az(az, three_azs),
+                **_in_az(az),
             )
         )
         # The first NAT gateway always exists: Single mode shares it with every AZ.
-        nat_condition = {} if az == 0 else {"Condition": nat_per_az if az == 1 else "NatInAz3"}
+        nat_condition = {} if az == 0 else {"Condition": NAT_PER_AZ if az == 1 else NAT_IN_AZ3}
         template.add_resource(
             EIP(
                 f"NatEip{suffix}",
@@ -268,20 +277,20 @@ def _add_public_routing(template: Template, three_azs: str, nat_per_az: str) -> 
         )
 
 
-def _add_private_routing(template: Template, three_azs: str, nat_per_az: str) -> None:
+def _add_private_routing(template: Template) -> None:
     for az in range(MAX_AZS):
         suffix = _suffix(az)
         nat = (
             Ref("NatGateway1")
             if az == 0
-            else If(nat_per_az, Ref(f"NatGateway{suffix}"), Ref("NatGateway1"))
+            else If(NAT_PER_AZ, Ref(f"NatGateway{suffix}"), Ref("NatGateway1"))
         )
         template.add_resource(
             RouteTable(
                 f"PrivateRouteTable{suffix}",
                 VpcId=Ref("Vpc"),
                 Tags=_tags(f"private-{suffix}", Tier="private"),
-                **_in_az(az, three_azs),
+                **_in_az(az),
             )
         )
         template.add_resource(
@@ -290,7 +299,7 @@ def _add_private_routing(template: Template, three_azs: str, nat_per_az: str) ->
                 RouteTableId=Ref(f"PrivateRouteTable{suffix}"),
                 DestinationCidrBlock="0.0.0.0/0",
                 NatGatewayId=nat,
-                **_in_az(az, three_azs),
+                **_in_az(az),
             )
         )
         template.add_resource(
@@ -298,7 +307,7 @@ def _add_private_routing(template: Template, three_azs: str, nat_per_az: str) ->
                 f"PrivateSubnet{suffix}RouteTableAssociation",
                 SubnetId=Ref(f"PrivateSubnet{suffix}"),
                 RouteTableId=Ref(f"PrivateRouteTable{suffix}"),
-                **_in_az(az, three_azs),
+                **_in_az(az),
             )
         )
     # The app fetches its artifact and OS packages from S3 without paying NAT data charges.
@@ -311,13 +320,13 @@ def _add_private_routing(template: Template, three_azs: str, nat_per_az: str) ->
             RouteTableIds=[
                 Ref("PrivateRouteTable1"),
                 Ref("PrivateRouteTable2"),
-                If(three_azs, Ref("PrivateRouteTable3"), NoValue),
+                If(THREE_AZS, Ref("PrivateRouteTable3"), NoValue),
             ],
         )
     )
 
 
-def _add_isolated_routing(template: Template, three_azs: str) -> None:
+def _add_isolated_routing(template: Template) -> None:
     # One route table with no routes at all: only the VPC's local route.
     template.add_resource(
         RouteTable("IsolatedRouteTable", VpcId=Ref("Vpc"), Tags=_tags("isolated", Tier="isolated"))
@@ -329,7 +338,7 @@ def _add_isolated_routing(template: Template, three_azs: str) -> None:
                 f"IsolatedSubnet{suffix}RouteTableAssociation",
                 SubnetId=Ref(f"IsolatedSubnet{suffix}"),
                 RouteTableId=Ref("IsolatedRouteTable"),
-                **_in_az(az, three_azs),
+                **_in_az(az),
             )
         )
 
@@ -394,13 +403,13 @@ def _flow_log_key_policy() -> PolicyDocument:
     )
 
 
-def _add_flow_logs(template: Template, enabled: str) -> None:
+def _add_flow_logs(template: Template) -> None:
     # Flow logs are diagnostics with their own retention period: they go with the stack.
     policies = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
     template.add_resource(
         Key(
             "FlowLogKey",
-            Condition=enabled,
+            Condition=FLOW_LOGS,
             Description=Sub("VPC flow logs of ${AWS::StackName}"),
             EnableKeyRotation=True,
             PendingWindowInDays=30,
@@ -411,7 +420,7 @@ def _add_flow_logs(template: Template, enabled: str) -> None:
     template.add_resource(
         LogGroup(
             "FlowLogGroup",
-            Condition=enabled,
+            Condition=FLOW_LOGS,
             KmsKeyId=GetAtt("FlowLogKey", "Arn"),
             RetentionInDays=Ref("FlowLogRetentionDays"),
             **policies,
@@ -420,7 +429,7 @@ def _add_flow_logs(template: Template, enabled: str) -> None:
     template.add_resource(
         Role(
             "FlowLogRole",
-            Condition=enabled,
+            Condition=FLOW_LOGS,
             AssumeRolePolicyDocument=PolicyDocument(
                 Version="2012-10-17",
                 Statement=[
@@ -468,7 +477,7 @@ def _add_flow_logs(template: Template, enabled: str) -> None:
     template.add_resource(
         FlowLog(
             "VpcFlowLog",
-            Condition=enabled,
+            Condition=FLOW_LOGS,
             ResourceId=Ref("Vpc"),
             ResourceType="VPC",
             TrafficType="ALL",
@@ -490,11 +499,10 @@ def build(params: NetworkParams) -> Template:
     )
     template.set_version("2010-09-09")
     _add_parameters(template, params)
-    three_azs, nat_per_az, flow_logs = "ThreeAzs", "NatPerAz", "FlowLogsEnabled"
-    template.add_condition(three_azs, Equals(Ref("AzCount"), "3"))
-    template.add_condition(nat_per_az, Equals(Ref("NatGateways"), "PerAz"))
-    template.add_condition("NatInAz3", And(ConditionRef(three_azs), ConditionRef(nat_per_az)))
-    template.add_condition(flow_logs, Equals(Ref("FlowLogs"), "Enabled"))
+    template.add_condition(THREE_AZS, Equals(Ref("AzCount"), "3"))
+    template.add_condition(NAT_PER_AZ, Equals(Ref("NatGateways"), "PerAz"))
+    template.add_condition(NAT_IN_AZ3, And(ConditionRef(THREE_AZS), ConditionRef(NAT_PER_AZ)))
+    template.add_condition(FLOW_LOGS, Equals(Ref("FlowLogs"), "Enabled"))
 
     template.add_resource(
         VPC(
@@ -506,11 +514,11 @@ def build(params: NetworkParams) -> Template:
             Tags=_tags("vpc"),
         )
     )
-    _add_subnets(template, params, three_azs)
-    _add_public_routing(template, three_azs, nat_per_az)
-    _add_private_routing(template, three_azs, nat_per_az)
-    _add_isolated_routing(template, three_azs)
-    _add_flow_logs(template, flow_logs)
+    _add_subnets(template, params)
+    _add_public_routing(template)
+    _add_private_routing(template)
+    _add_isolated_routing(template)
+    _add_flow_logs(template)
 
     template.add_output(Output(VPC_ID, Description="ID of the VPC", Value=Ref("Vpc")))
     template.add_output(
@@ -525,7 +533,7 @@ def build(params: NetworkParams) -> Template:
             Output(
                 name,
                 Description=f"Comma-separated IDs of the {what}, one per AZ",
-                Value=_subnet_ids(tier, three_azs),
+                Value=_subnet_ids(tier),
             )
         )
     return template
