@@ -1,0 +1,147 @@
+"""The app artifact: a zip of the project's wheel and a lock of its runtime dependencies.
+
+Both parts are byte-for-byte reproducible, so the artifact's sha256 (its S3 key) changes only when
+the code or the locked versions do: the wheel is built from a copy of the project with
+SOURCE_DATE_EPOCH fixed, and the zip entries carry a fixed date. The lock pins every runtime
+dependency, transitively, to the version installed where the build runs: the versions the
+project's tests ran with. Instances install it with
+``pip install -r requirements.lock <wheel>``.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import hashlib
+import importlib.metadata
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from .exceptions import ArtifactBuildFailed
+
+LOCK_NAME = "requirements.lock"
+# 1980-01-01, the earliest date a zip entry can hold.
+SOURCE_DATE_EPOCH = "315532800"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# Never part of a build: local environments, caches, build output, local databases.
+_IGNORED = shutil.ignore_patterns(
+    ".git",
+    ".venv*",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    "*.sqlite3",
+    "node_modules",
+)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A built artifact: its bytes and their sha256."""
+
+    filename: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def build(project_dir: Path) -> Artifact:
+    """Build the project's wheel and lock, and zip them reproducibly."""
+    project_dir = project_dir.resolve()
+    if not (project_dir / "pyproject.toml").is_file() and not (project_dir / "setup.py").is_file():
+        raise ArtifactBuildFailed(
+            project=project_dir,
+            reason="no pyproject.toml or setup.py there; pass --project-dir DIR.",
+        )
+    with tempfile.TemporaryDirectory(prefix="deploy-artifact-") as scratch:
+        # A copy, so that the in-tree build leaves no build/ or *.egg-info in the project.
+        source = Path(scratch) / "src"
+        shutil.copytree(project_dir, source, ignore=_IGNORED)
+        wheel = _build_wheel(source, Path(scratch) / "wheel", project_dir)
+        lock = lock_text(_requires(wheel))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in ((wheel.name, wheel.read_bytes()), (LOCK_NAME, lock.encode())):
+                info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, data)
+    return Artifact(filename=f"{wheel.name.split('-')[0]}.zip", data=buffer.getvalue())
+
+
+def _build_wheel(source: Path, out: Path, project_dir: Path) -> Path:
+    environment = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+    wheels = sorted(out.glob("*.whl"))
+    if result.returncode != 0 or len(wheels) != 1:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise ArtifactBuildFailed(project=project_dir, reason=f"pip wheel failed:\n{tail}")
+    return wheels[0]
+
+
+def _requires(wheel: Path) -> list[str]:
+    """The Requires-Dist lines of a wheel's METADATA."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = email.parser.Parser().parsestr(archive.read(name).decode())
+    return metadata.get_all("Requires-Dist") or []
+
+
+def lock_text(requirements: list[str]) -> str:
+    """``name==version`` of every runtime dependency, transitively, as installed here."""
+    pinned: dict[str, str] = {}
+    expanded: set[tuple[str, str]] = set()
+    pending = [(line, "") for line in requirements]
+    while pending:
+        line, extra = pending.pop()
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement as error:
+            raise ArtifactBuildFailed(project="the project", reason=str(error)) from error
+        if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
+            continue
+        key = canonicalize_name(requirement.name)
+        wanted = [item for item in ("", *sorted(requirement.extras)) if (key, item) not in expanded]
+        if not wanted:
+            continue
+        try:
+            distribution = importlib.metadata.distribution(requirement.name)
+        except importlib.metadata.PackageNotFoundError as error:
+            raise ArtifactBuildFailed(
+                project="the project",
+                reason=f"{requirement.name} is not installed where the build runs, so its version "
+                "cannot be locked. Install the project with its dependencies (`make setup`, or "
+                "`pip install -e .`) and run again.",
+            ) from error
+        if not requirement.specifier.contains(distribution.version, prereleases=True):
+            raise ArtifactBuildFailed(
+                project="the project",
+                reason=f"{requirement.name} {distribution.version} is installed, but the project "
+                f"asks for {requirement.specifier}. Reinstall the project's dependencies.",
+            )
+        pinned[key] = distribution.version
+        for item in wanted:
+            expanded.add((key, item))
+            pending.extend((sub, item) for sub in distribution.requires or [])
+    header = "# Runtime dependencies as installed where the artifact was built (tested versions).\n"
+    return header + "".join(f"{name}=={pinned[name]}\n" for name in sorted(pinned))

@@ -1,0 +1,534 @@
+"""``python -m deploy``: the command layer. It parses, prints and asks; the work is elsewhere.
+
+Errors are caught once, in ``main``: a DeployError or an AWS error is printed with what to do
+next and the exit status is 1; ``--debug`` re-raises it with its traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+
+from . import artifact, changesets, preflight, teardown, templates
+from .deployer import Deployer, parameters
+from .events import Event, Progress, describe_cause, root_cause
+from .exceptions import (
+    BadParameter,
+    ConfirmationRequired,
+    DeployError,
+    NoCredentials,
+    NoRegion,
+    StackNotFound,
+    TemplatesMissing,
+    TerminationProtected,
+)
+from .packaging import Packager
+from .retry import Retrying
+
+logger = logging.getLogger(__name__)
+
+# Root parameters that deploy fills in (see DESIGN.md); a user may not set them by hand.
+FILLED_IN = ("TemplatesBucket", "TemplatesPrefix", "ArtifactBucket", "ArtifactKey")
+
+
+@dataclass
+class Clients:
+    """The boto3 clients the commands use; tests pass their own."""
+
+    region: str
+    cloudformation: Any
+    s3: Any
+    sts: Any
+    rds: Any
+
+    @classmethod
+    def from_session(cls, session: boto3.Session) -> Clients:
+        if not session.region_name:
+            raise NoRegion()
+        # botocore's own "standard" retries first; Retrying adds longer jittered waits on top.
+        config = Config(retries={"mode": "standard", "max_attempts": 5})
+        make = lambda name: session.client(name, config=config)  # noqa: E731
+        return cls(
+            region=session.region_name,
+            cloudformation=make("cloudformation"),
+            s3=make("s3"),
+            sts=make("sts"),
+            rds=make("rds"),
+        )
+
+
+class Console:
+    """User-facing output: event lines, and on a terminal a progress line kept at the bottom."""
+
+    def __init__(self, stream: TextIO, progress: Progress | None = None):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.progress = progress or Progress()
+        self._status_shown = False
+
+    def print(self, text: str = "") -> None:
+        self._clear_status()
+        print(text, file=self.stream, flush=True)
+
+    def events(self, events: list[Event]) -> None:
+        self.progress.add(events)
+        for event in events:
+            self.print(event.line())
+        if self.tty and events:
+            self.stream.write(self.progress.line())
+            self.stream.flush()
+            self._status_shown = True
+
+    def _clear_status(self) -> None:
+        if self._status_shown:
+            self.stream.write("\r\x1b[K")
+            self._status_shown = False
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    clients: Clients
+    console: Console
+    retry: Retrying
+    sleep: Callable[[float], None]
+    confirm: Callable[[str], bool]
+
+    def deployer(self) -> Deployer:
+        return Deployer(
+            self.clients.cloudformation,
+            retry=self.retry,
+            poll_interval=self.args.poll_interval,
+            sleep=self.sleep,
+        )
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def cmd_up(ctx: Context) -> int:
+    args, console, clients = ctx.args, ctx.console, ctx.clients
+    root_path = args.templates / args.root_template
+    declared = _declared(root_path)
+    given = _given_parameters(args.param, declared)
+    if not args.skip_checks:
+        console.print("Checking templates: python -m infra build --check; python -m infra lint")
+        preflight.infra_checks(args.project_dir, lint=not args.skip_lint)
+    identity = preflight.caller_identity(clients.sts, ctx.retry)
+    console.print(f"Account {identity.get('Account')} in {clients.region}, stack {args.stack_name}")
+    if preflight.ensure_bucket(
+        clients.s3, args.bucket, clients.region, ctx.retry, create=args.create_bucket
+    ):
+        console.print(f"Created bucket {args.bucket} (encrypted, versioned, public access blocked)")
+
+    packager = Packager(clients.s3, args.bucket, clients.region, args.key_prefix, ctx.retry)
+    values = _package(ctx, packager, declared)
+    deployer = ctx.deployer()
+    change_set_type, existing = deployer.change_set_type(args.stack_name)
+    change_set = deployer.create_change_set(
+        args.stack_name,
+        values.pop("_RootUrl"),
+        parameters(declared, {**given, **values}, existing),
+        change_set_type,
+        tags=dict(_pairs(args.tag, "--tag")),
+    )
+    tree = deployer.wait_for_change_set(change_set) if change_set else None
+    if change_set is None or tree is None:
+        console.print(f"Stack {args.stack_name} is up to date: no changes to deploy.")
+        stack = deployer.stack(args.stack_name)
+        return _print_outputs(ctx, deployer, stack)
+    console.print(f"Change set {change_set.id} ({change_set_type}):")
+    for line in changesets.preview(tree):
+        console.print("  " + line if line else "")
+    if args.no_execute:
+        console.print(
+            "Not executed (--no-execute). Review it in the console, then execute it there or "
+            "run `up` again with --yes."
+        )
+        return 0
+    if not args.yes:
+        what = " (the preview shows data at risk)" if tree.dangerous else ""
+        if not ctx.console.tty or not sys.stdin.isatty():
+            deployer.delete_change_set(change_set)
+            raise ConfirmationRequired(what=what)
+        if not ctx.confirm(f"Execute this change set on {args.stack_name}{what}? [y/N] "):
+            deployer.delete_change_set(change_set)
+            console.print("Cancelled; the change set was deleted.")
+            return 1
+    console.progress.expected = tree.resource_changes
+    outcome = deployer.execute(change_set, console.events, expected=tree.resource_changes)
+    console.print(f"Stack {args.stack_name}: {outcome.status}")
+    return _print_outputs(ctx, deployer, outcome.stack)
+
+
+def _package(ctx: Context, packager: Packager, declared: dict[str, Any]) -> dict[str, str]:
+    args, console = ctx.args, ctx.console
+    values: dict[str, str] = {}
+    if "ArtifactKey" in declared:
+        if args.artifact_key:
+            if not packager.exists(args.artifact_key):
+                raise BadParameter(
+                    name="--artifact-key",
+                    problem=f"no object s3://{args.bucket}/{args.artifact_key}. Pick one under "
+                    f"{args.key_prefix}artifacts/ (earlier deploys uploaded them there).",
+                )
+            key = args.artifact_key
+        else:
+            console.print(f"Building the app artifact from {args.project_dir.resolve()}")
+            key = packager.artifact(artifact.build(args.project_dir))
+        values.update(ArtifactKey=key, ArtifactBucket=args.bucket)
+    template_set = packager.templates(args.templates, args.root_template)
+    if "TemplatesBucket" in declared:
+        values["TemplatesBucket"] = args.bucket
+    if "TemplatesPrefix" in declared:
+        values["TemplatesPrefix"] = template_set.prefix
+    values = {k: v for k, v in values.items() if k in declared}
+    console.print(
+        f"Packaged to s3://{args.bucket}/: {len(packager.uploaded)} uploaded, "
+        f"{len(packager.skipped)} already there"
+    )
+    for key in packager.uploaded:
+        logger.info("uploaded s3://%s/%s", args.bucket, key)
+    values["_RootUrl"] = template_set.root_url
+    return values
+
+
+def cmd_console_bundle(ctx: Context) -> int:
+    args, console, clients = ctx.args, ctx.console, ctx.clients
+    declared = _declared(args.templates / args.root_template)
+    preflight.caller_identity(clients.sts, ctx.retry)
+    preflight.ensure_bucket(
+        clients.s3, args.bucket, clients.region, ctx.retry, create=args.create_bucket
+    )
+    packager = Packager(clients.s3, args.bucket, clients.region, args.key_prefix, ctx.retry)
+    values = _package(ctx, packager, {**declared, "ArtifactKey": {}, "TemplatesPrefix": {}})
+    bundle = {
+        "TemplateURL": values.pop("_RootUrl"),
+        "Parameters": {"TemplatesBucket": args.bucket, **values},
+    }
+    if args.json:
+        console.print(json.dumps(bundle, indent=2, sort_keys=True))
+        return 0
+    console.print(f"In the CloudFormation console ({clients.region}): Create stack > With new")
+    console.print("resources > Template is ready > Amazon S3 URL:")
+    console.print(f"  {bundle['TemplateURL']}")
+    console.print("Then, on the parameters page:")
+    for name, value in sorted(bundle["Parameters"].items()):
+        console.print(f"  {name}: {value}")
+    return 0
+
+
+def cmd_status(ctx: Context) -> int:
+    deployer = ctx.deployer()
+    stack = _existing(ctx, deployer)
+    console = ctx.console
+    reason = f" ({stack['StackStatusReason']})" if stack.get("StackStatusReason") else ""
+    if ctx.args.json:
+        children = _nested_statuses(ctx, stack)
+        console.print(
+            json.dumps(
+                {"StackName": stack["StackName"], "StackStatus": stack["StackStatus"],
+                 "StackId": stack["StackId"], "NestedStacks": children},
+                indent=2, sort_keys=True,
+            )
+        )  # fmt: skip
+        return 0
+    console.print(f"{stack['StackName']}: {stack['StackStatus']}{reason}")
+    for path, status in _nested_statuses(ctx, stack).items():
+        console.print(f"  {path}: {status}")
+    return 0
+
+
+def _nested_statuses(ctx: Context, stack: dict[str, Any]) -> dict[str, str]:
+    found = teardown.resources(
+        ctx.clients.cloudformation, stack["StackId"], stack["StackName"], ctx.retry
+    )
+    return {
+        f"{r.stack_path}/{r.logical_id}": _status_of(ctx, r.physical_id)
+        for r in found
+        if r.type == "AWS::CloudFormation::Stack" and r.physical_id
+    }
+
+
+def _status_of(ctx: Context, stack_id: str) -> str:
+    stack = ctx.deployer().stack(stack_id)
+    return stack["StackStatus"] if stack else "DELETE_COMPLETE"
+
+
+def cmd_events(ctx: Context) -> int:
+    args, console = ctx.args, ctx.console
+    deployer = ctx.deployer()
+    stack = _existing(ctx, deployer)
+    watcher = deployer.history(stack["StackId"], stack["StackName"], everything=args.all)
+    console.events(watcher.events)
+    status = stack["StackStatus"]
+    while args.follow and status.endswith("_IN_PROGRESS"):
+        ctx.sleep(args.poll_interval)
+        console.events(watcher.poll())
+        current = deployer.stack(stack["StackId"])
+        status = current["StackStatus"] if current else "DELETE_COMPLETE"
+    if args.follow:
+        console.events(watcher.sweep())
+    cause = root_cause(watcher.events)
+    if cause is None and status == "DELETE_COMPLETE" and not args.all:
+        # The deletion went fine; what made the operator delete it is in the operation before.
+        everything = deployer.history(stack["StackId"], stack["StackName"], everything=True)
+        cause = root_cause(everything.events)
+    console.print(f"{stack['StackName']}: {status}")
+    if cause is not None:
+        console.print(describe_cause(cause))
+    return 0
+
+
+def cmd_outputs(ctx: Context) -> int:
+    deployer = ctx.deployer()
+    return _print_outputs(ctx, deployer, _existing(ctx, deployer))
+
+
+def cmd_down(ctx: Context) -> int:
+    args, console, clients = ctx.args, ctx.console, ctx.clients
+    deployer = ctx.deployer()
+    stack = deployer.stack(args.stack_name)
+    if stack is None:
+        console.print(f"No stack {args.stack_name} in {clients.region}: nothing to delete.")
+        return 0
+    plan, _ = teardown.plan(clients.cloudformation, clients.rds, stack, ctx.retry)
+    if plan.protected_stack and not args.disable_protection:
+        raise TerminationProtected(what=f"Stack {args.stack_name} (termination protection)")
+    if plan.protected_clusters and not args.disable_protection:
+        raise TerminationProtected(what="DB cluster " + ", ".join(plan.protected_clusters))
+    console.print(f"Deleting stack {args.stack_name} ({stack['StackStatus']}) in {clients.region}.")
+    for cluster, readers in plan.extra_readers.items():
+        console.print(f"Readers added by auto scaling to {cluster}, deleted first: "
+                      + ", ".join(readers))  # fmt: skip
+    if plan.kept:
+        console.print("Kept after deletion:")
+        for line in plan.kept:
+            console.print(f"  {line}")
+    else:
+        console.print("Nothing is kept: no resource has a Retain or Snapshot DeletionPolicy.")
+    if not args.yes:
+        if not ctx.console.tty or not sys.stdin.isatty():
+            raise ConfirmationRequired(what="")
+        if not ctx.confirm(f"Delete stack {args.stack_name}? [y/N] "):
+            console.print("Cancelled; nothing was deleted.")
+            return 1
+    if plan.protected_stack:
+        ctx.retry(
+            clients.cloudformation.update_termination_protection,
+            StackName=stack["StackId"],
+            EnableTerminationProtection=False,
+        )
+        console.print("Termination protection turned off.")
+    teardown.unprotect_clusters(clients.rds, plan.protected_clusters, ctx.retry)
+    teardown.remove_readers(
+        clients.rds, plan.extra_readers, ctx.retry, ctx.sleep, args.poll_interval
+    )
+    outcome = deployer.delete(stack, console.events)
+    console.print(f"Stack {args.stack_name}: {outcome.status}")
+    return 0
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _declared(root_path: Path) -> dict[str, Any]:
+    if not root_path.is_file():
+        raise TemplatesMissing(path=root_path)
+    try:
+        return templates.parameters(templates.load(root_path.read_text(encoding="utf-8")))
+    except ValueError as error:
+        raise BadParameter(name=str(root_path), problem=str(error)) from error
+
+
+def _existing(ctx: Context, deployer: Deployer) -> dict[str, Any]:
+    stack = deployer.stack(ctx.args.stack_name)
+    if stack is None:
+        raise StackNotFound(
+            stack=ctx.args.stack_name,
+            region=ctx.clients.region,
+            command="aws cloudformation list-stacks",
+        )
+    return stack
+
+
+def _print_outputs(ctx: Context, deployer: Deployer, stack: dict[str, Any] | None) -> int:
+    outputs = deployer.outputs(stack or {})
+    if ctx.args.json:
+        ctx.console.print(json.dumps(outputs, indent=2, sort_keys=True))
+    elif outputs:
+        width = max(len(name) for name in outputs)
+        ctx.console.print("Outputs:")
+        for name, value in sorted(outputs.items()):
+            ctx.console.print(f"  {name:<{width}}  {value}")
+    else:
+        ctx.console.print("The stack has no outputs.")
+    return 0
+
+
+def _pairs(items: Sequence[str], flag: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise BadParameter(name=item, problem=f"{flag} takes KEY=VALUE")
+        pairs.append((name, value))
+    return pairs
+
+
+def _given_parameters(items: Sequence[str], declared: dict[str, Any]) -> dict[str, str]:
+    given = dict(_pairs(items, "--param"))
+    for name in given:
+        if name in FILLED_IN:
+            raise BadParameter(name=name, problem="deploy fills it in; do not pass it.")
+        if name not in declared:
+            known = ", ".join(sorted(n for n in declared if n not in FILLED_IN)) or "none"
+            raise BadParameter(
+                name=name, problem=f"the root template has no such parameter (it takes: {known})."
+            )
+    return given
+
+
+# -- parser and edge ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy", description="Deploy the employees platform's nested stacks."
+    )
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument("--region", help="AWS Region (default: AWS_REGION or the profile's)")
+    connection.add_argument("--profile", help="AWS named profile")
+    connection.add_argument("--debug", action="store_true", help="verbose logs; errors re-raised")
+    connection.add_argument("--poll-interval", type=float, default=5.0, help=argparse.SUPPRESS)
+    common = argparse.ArgumentParser(add_help=False, parents=[connection])
+    common.add_argument("--stack-name", required=True, help="name of the root stack")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    packaging = argparse.ArgumentParser(add_help=False)
+    packaging.add_argument("--bucket", required=True, help="S3 bucket for templates, artifacts")
+    packaging.add_argument("--create-bucket", action="store_true", help="create it if missing")
+    packaging.add_argument("--templates", type=Path, default=Path("templates_out"))
+    packaging.add_argument("--root-template", default="root.yaml")
+    packaging.add_argument("--project-dir", type=Path, default=Path("."))
+    packaging.add_argument("--key-prefix", default="employees-platform/")
+    packaging.add_argument(
+        "--artifact-key", help="deploy this already uploaded artifact (a rollback) instead"
+    )
+    packaging.add_argument("--json", action="store_true", help="print JSON")
+
+    up = sub.add_parser("up", parents=[common, packaging], help="package, preview, deploy")
+    up.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    up.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
+    up.add_argument("--no-execute", action="store_true", help="stop after the preview")
+    up.add_argument("--yes", action="store_true", help="execute without asking")
+    up.add_argument("--skip-checks", action="store_true", help="skip infra build --check, lint")
+    up.add_argument("--skip-lint", action="store_true", help="skip infra lint only")
+    up.set_defaults(handler=cmd_up)
+
+    bundle = sub.add_parser(
+        "console-bundle", parents=[connection, packaging], help="upload; print console values"
+    )
+    bundle.set_defaults(handler=cmd_console_bundle)
+
+    status = sub.add_parser("status", parents=[common], help="stack and nested stack statuses")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+    events = sub.add_parser("events", parents=[common], help="merged events and the root cause")
+    events.add_argument("--follow", action="store_true", help="until the operation ends")
+    events.add_argument("--all", action="store_true", help="whole history, not the last operation")
+    events.set_defaults(handler=cmd_events)
+    outputs = sub.add_parser("outputs", parents=[common], help="the root stack's outputs")
+    outputs.add_argument("--json", action="store_true")
+    outputs.set_defaults(handler=cmd_outputs)
+    down = sub.add_parser("down", parents=[common], help="delete the stack")
+    down.add_argument("--yes", action="store_true", help="delete without asking")
+    down.add_argument(
+        "--disable-protection",
+        action="store_true",
+        help="turn off stack termination and DB cluster deletion protection first",
+    )
+    down.set_defaults(handler=cmd_down)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    clients: Clients | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    confirm: Callable[[str], bool] | None = None,
+) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    console = Console(sys.stdout)
+    try:
+        if clients is None:
+            session = boto3.Session(region_name=args.region, profile_name=args.profile)
+            clients = Clients.from_session(session)
+        ctx = Context(
+            args=args,
+            clients=clients,
+            console=console,
+            retry=Retrying(sleep=sleep),
+            sleep=sleep,
+            confirm=confirm or _ask,
+        )
+        return args.handler(ctx)
+    except Exception as error:
+        if args.debug:
+            raise
+        console.print(f"Error: {_explain(error)}")
+        return 1
+    except KeyboardInterrupt:
+        console.print("Interrupted. A running stack operation goes on; follow it with `events`.")
+        return 130
+
+
+def _explain(error: Exception) -> str:
+    """The message for an error caught at the edge: ours as they are, AWS ones mapped."""
+    if isinstance(error, DeployError):
+        return str(error)
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return str(NoCredentials())
+    if isinstance(error, NoRegionError):
+        return str(NoRegion())
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "")
+        operation = getattr(error, "operation_name", "the call")
+        if code in ("ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"):
+            return f"The AWS credentials were refused ({code}): refresh them and run again."
+        if code in ("AccessDenied", "AccessDeniedException"):
+            return f"Access denied on {operation}: {message}. Use a role allowed to do this."
+        return f"AWS refused {operation} ({code}): {message}. Rerun with --debug for details."
+    if isinstance(error, BotoCoreError):
+        return f"{error}. Check the network, the Region and the endpoint; rerun with --debug."
+    return f"unexpected {type(error).__name__}: {error}. Rerun with --debug for the traceback."
+
+
+def _ask(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False

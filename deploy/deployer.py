@@ -1,0 +1,255 @@
+"""The Deployer: change sets, execution and waiting, with the CloudFormation client it is given.
+
+Modelled on the awscli deployer: always a change set (so the operator sees what will happen),
+``REVIEW_IN_PROGRESS`` counts as no stack yet, and an empty change set is a result, not an error.
+Nothing here prints: progress reaches the caller through the ``on_events`` callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import changesets
+from .events import Event, EventWatcher, describe_cause, root_cause
+from .exceptions import (
+    ChangeSetFailed,
+    StackBusy,
+    StackFailed,
+    StackInRollbackComplete,
+)
+from .retry import Retrying
+
+logger = logging.getLogger(__name__)
+
+# Capabilities a nested stack with IAM resources and macros needs; the preview shows what they do.
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+# StatusReason of a change set with nothing to do (both wordings occur).
+_NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"})
+
+EventCallback = Callable[[list[Event]], None]
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    id: str
+    stack_id: str
+    stack_name: str
+    type: str  # CREATE or UPDATE
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an operation ended: the stack's final status and every event seen."""
+
+    status: str
+    stack: dict[str, Any] | None
+    events: list[Event]
+
+
+class Deployer:
+    def __init__(
+        self,
+        cloudformation: Any,
+        *,
+        retry: Retrying | None = None,
+        poll_interval: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.cloudformation = cloudformation
+        self.retry = retry or Retrying()
+        self.poll_interval = poll_interval
+        self.sleep = sleep
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def stack(self, name_or_id: str) -> dict[str, Any] | None:
+        """The stack's description, or None if there is none by that name or ID."""
+        try:
+            stacks = self.retry(self.cloudformation.describe_stacks, StackName=name_or_id)
+        except ClientError as error:
+            if "does not exist" in str(error):
+                return None
+            raise
+        return stacks["Stacks"][0] if stacks.get("Stacks") else None
+
+    def change_set_type(self, stack_name: str) -> tuple[str, dict[str, Any] | None]:
+        """CREATE or UPDATE, and the existing stack; refuses stacks that cannot be updated."""
+        stack = self.stack(stack_name)
+        if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+            # A stack in review was made by a change set never executed: it has no resources,
+            # and a CREATE change set is what it accepts (as in the awscli deployer).
+            return "CREATE", stack
+        status = stack["StackStatus"]
+        if status == "ROLLBACK_COMPLETE":
+            raise StackInRollbackComplete(stack=stack_name)
+        if status.endswith("_IN_PROGRESS"):
+            raise StackBusy(stack=stack_name, status=status)
+        return "UPDATE", stack
+
+    def outputs(self, stack: Mapping[str, Any]) -> dict[str, str]:
+        return {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs") or []}
+
+    # -- change sets ---------------------------------------------------------------------------
+
+    def create_change_set(
+        self,
+        stack_name: str,
+        template_url: str,
+        parameters: list[dict[str, Any]],
+        change_set_type: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> ChangeSet | None:
+        """Create the change set (with nested ones); None if there is nothing to change."""
+        name = "deploy-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+        try:
+            answer = self.retry(
+                self.cloudformation.create_change_set,
+                StackName=stack_name,
+                ChangeSetName=name,
+                ChangeSetType=change_set_type,
+                TemplateURL=template_url,
+                Parameters=parameters,
+                Capabilities=CAPABILITIES,
+                IncludeNestedStacks=True,
+                Tags=[{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())],
+                Description="Created by python -m deploy up",
+            )
+        except ClientError as error:
+            if any(text in str(error) for text in _NO_CHANGES):
+                return None
+            raise ChangeSetFailed(stack=stack_name, reason=_message(error)) from error
+        return ChangeSet(answer["Id"], answer["StackId"], stack_name, change_set_type)
+
+    def wait_for_change_set(self, change_set: ChangeSet) -> changesets.ChangeSetTree | None:
+        """Wait until the change set (and its nested ones) is ready; None if it is empty."""
+        while True:
+            tree = changesets.describe(
+                self.cloudformation, change_set.id, change_set.stack_name, self.retry
+            )
+            if tree.status == "CREATE_COMPLETE":
+                return tree
+            if tree.status == "FAILED":
+                if any(text in tree.reason for text in _NO_CHANGES):
+                    self.delete_change_set(change_set)
+                    return None
+                raise ChangeSetFailed(stack=change_set.stack_name, reason=tree.reason)
+            self.sleep(self.poll_interval)
+
+    def delete_change_set(self, change_set: ChangeSet) -> None:
+        self.retry(self.cloudformation.delete_change_set, ChangeSetName=change_set.id)
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def execute(
+        self, change_set: ChangeSet, on_events: EventCallback, expected: int = 0
+    ) -> Outcome:
+        """Execute the change set and follow the stack until it settles; StackFailed on failure."""
+        watcher = self._watcher(change_set.stack_id, change_set.stack_name)
+        operation = "Creation" if change_set.type == "CREATE" else "Update"
+        try:
+            self.retry(self.cloudformation.execute_change_set, ChangeSetName=change_set.id)
+        except ClientError as error:
+            # Real CloudFormation executes asynchronously; an API that runs the change set in
+            # the request (the local test API) reports a failing resource right here.
+            on_events(watcher.sweep())
+            stack = self.stack(change_set.stack_id)
+            status = stack["StackStatus"] if stack else "execution refused"
+            cause = root_cause(watcher.events)
+            text = f"CloudFormation answered: {_message(error)}"
+            if cause is not None:
+                text += "\n" + describe_cause(cause)
+            raise StackFailed(
+                operation=operation,
+                stack=change_set.stack_name,
+                status=status,
+                cause=text,
+                fix=_fix(change_set.stack_name, status),
+            ) from error
+        return self.follow(watcher, operation, on_events)
+
+    def delete(self, stack: Mapping[str, Any], on_events: EventCallback) -> Outcome:
+        watcher = self._watcher(stack["StackId"], stack["StackName"])
+        self.retry(self.cloudformation.delete_stack, StackName=stack["StackId"])
+        return self.follow(watcher, "Deletion", on_events)
+
+    def follow(self, watcher: EventWatcher, operation: str, on_events: EventCallback) -> Outcome:
+        """Stream events until the root stack leaves its IN_PROGRESS states."""
+        while True:
+            on_events(watcher.poll())
+            stack = self.stack(watcher.root_id)
+            status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+            if not status.endswith("_IN_PROGRESS"):
+                break
+            self.sleep(self.poll_interval)
+        on_events(watcher.sweep())
+        if status not in SUCCESS:
+            name = watcher.paths[watcher.root_id]
+            raise StackFailed(
+                operation=operation,
+                stack=name,
+                status=status,
+                cause=describe_cause(root_cause(watcher.events)),
+                fix=_fix(name, status),
+            )
+        return Outcome(status=status, stack=stack, events=watcher.events)
+
+    def _watcher(self, stack_id: str, stack_name: str) -> EventWatcher:
+        latest = self.retry(self.cloudformation.describe_stack_events, StackName=stack_id)
+        events = latest.get("StackEvents") or []
+        return EventWatcher(
+            self.cloudformation,
+            stack_id,
+            stack_name,
+            retry=self.retry,
+            after_event_id=events[0]["EventId"] if events else "",
+        )
+
+    def history(self, stack_id: str, stack_name: str, *, everything: bool = False) -> EventWatcher:
+        """A watcher primed with the stack's last operation (or whole history)."""
+        watcher = EventWatcher(
+            self.cloudformation, stack_id, stack_name, retry=self.retry, whole_history=everything
+        )
+        watcher.sweep()
+        return watcher
+
+
+def parameters(
+    declared: Iterable[str], given: Mapping[str, str], existing: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """Values given; for an update, previous values of declared parameters not given."""
+    previous = {p["ParameterKey"] for p in (existing or {}).get("Parameters") or []}
+    result: list[dict[str, Any]] = []
+    for name in sorted(declared):
+        if name in given:
+            result.append({"ParameterKey": name, "ParameterValue": given[name]})
+        elif name in previous and (existing or {}).get("StackStatus") != "REVIEW_IN_PROGRESS":
+            result.append({"ParameterKey": name, "UsePreviousValue": True})
+    return result
+
+
+def _fix(stack: str, status: str) -> str:
+    if status == "ROLLBACK_COMPLETE":
+        return (
+            f"Nothing was kept: the stack is ROLLBACK_COMPLETE. Fix the cause, delete it with "
+            f"`python -m deploy down --stack-name {stack}`, then run `up` again."
+        )
+    if status == "UPDATE_ROLLBACK_COMPLETE":
+        return "The stack was rolled back to its previous state. Fix the cause and run `up` again."
+    if status.endswith("_FAILED"):
+        return (
+            f"The stack is {status} and may need attention in the console before the next "
+            "operation. Fix the cause and run again."
+        )
+    return "Fix the cause and run again."
+
+
+def _message(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Message") or str(error)

@@ -1,0 +1,108 @@
+"""Errors the operator can act on: each message says what went wrong and what to do next.
+
+As in the awscli deployer, each class carries a message template filled from keyword arguments,
+so the CLI edge prints ``str(error)`` and exits 1 without knowing the cases.
+"""
+
+from __future__ import annotations
+
+
+class DeployError(Exception):
+    """Base class: ``fmt`` is formatted with the keyword arguments given to the constructor."""
+
+    fmt = "deploy failed"
+
+    def __init__(self, **kwargs: object):
+        self.kwargs = kwargs
+        super().__init__(self.fmt.format(**kwargs))
+
+
+class NoCredentials(DeployError):
+    fmt = (
+        "No AWS credentials found. Set AWS_PROFILE (after `aws configure` or `aws sso login`) "
+        "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run again."
+    )
+
+
+class NoRegion(DeployError):
+    fmt = "No AWS Region set. Pass --region (for example --region eu-west-1) or set AWS_REGION."
+
+
+class PreflightFailed(DeployError):
+    fmt = "Pre-flight check failed: {what}\n{details}\n{fix}"
+
+
+class TemplatesMissing(DeployError):
+    fmt = (
+        "No root template {path}. Build the templates first (`python -m infra build`) or pass "
+        "--templates DIR."
+    )
+
+
+class BucketMissing(DeployError):
+    fmt = (
+        "Bucket {bucket} does not exist (or this account cannot see it). Pass --create-bucket to "
+        "create it (encrypted, versioned, public access blocked), or name another with --bucket."
+    )
+
+
+class BucketInOtherRegion(DeployError):
+    fmt = (
+        "Bucket {bucket} is in {bucket_region}, but the stack is deployed to {region}: nested "
+        "stacks read their templates from the stack's own Region. Use a bucket in {region} "
+        "(--bucket, or --create-bucket with a new name)."
+    )
+
+
+class BadParameter(DeployError):
+    fmt = "Parameter {name}: {problem}"
+
+
+class ArtifactBuildFailed(DeployError):
+    fmt = "Could not build the app artifact from {project}: {reason}"
+
+
+class StackNotFound(DeployError):
+    fmt = "No stack {stack} in {region}. Check --stack-name and --region (`{command}` lists none)."
+
+
+class StackInRollbackComplete(DeployError):
+    fmt = (
+        "Stack {stack} is in ROLLBACK_COMPLETE: its creation failed and it cannot be updated. "
+        "Read why with `python -m deploy events --stack-name {stack}`, delete it with "
+        "`python -m deploy down --stack-name {stack}`, then run `up` again."
+    )
+
+
+class StackBusy(DeployError):
+    fmt = (
+        "Stack {stack} is {status}: another operation is running. Watch it with "
+        "`python -m deploy events --stack-name {stack} --follow` and run again when it ends."
+    )
+
+
+class ChangeSetFailed(DeployError):
+    fmt = (
+        "CloudFormation could not create the change set for {stack}: {reason}\n"
+        "Fix the template or parameters and run again."
+    )
+
+
+class ConfirmationRequired(DeployError):
+    fmt = (
+        "Not executing: no terminal to ask for confirmation. Review the preview above, then run "
+        "again with --yes{what}."
+    )
+
+
+class StackFailed(DeployError):
+    """An operation on the stack ended in failure; ``cause`` is the root-cause event, if any."""
+
+    fmt = "{operation} of stack {stack} failed ({status}).\n{cause}\n{fix}"
+
+
+class TerminationProtected(DeployError):
+    fmt = (
+        "{what} has deletion protection on. If you really mean to delete it, run again with "
+        "--disable-protection (it turns the protection off, then deletes)."
+    )

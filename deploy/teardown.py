@@ -1,0 +1,136 @@
+"""What ``down`` must do around CloudFormation's own delete, and what it leaves behind.
+
+Two things stop CloudFormation from deleting an Aurora cluster: its deletion protection, and reader
+instances that replica auto scaling added (they are not the stack's resources, so the stack never
+deletes them and the cluster is not empty). Both are handled here, the first only when the
+operator asks. Resources with a Retain or Snapshot DeletionPolicy are reported as kept.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import templates
+from .events import STACK_TYPE
+from .retry import Retrying
+
+
+@dataclass(frozen=True)
+class Resource:
+    stack_id: str
+    stack_path: str
+    logical_id: str
+    physical_id: str
+    type: str
+
+
+@dataclass
+class Plan:
+    """What deleting the stack involves."""
+
+    protected_stack: bool
+    protected_clusters: list[str] = field(default_factory=list)
+    extra_readers: dict[str, list[str]] = field(default_factory=dict)  # cluster -> instances
+    kept: list[str] = field(default_factory=list)
+
+
+def resources(cloudformation: Any, stack_id: str, path: str, retry: Retrying) -> list[Resource]:
+    """Every resource of the stack and its nested stacks."""
+    found: list[Resource] = []
+    token = None
+    while True:
+        page = retry(
+            cloudformation.list_stack_resources,
+            StackName=stack_id,
+            **({"NextToken": token} if token else {}),
+        )
+        for raw in page.get("StackResourceSummaries", []):
+            resource = Resource(
+                stack_id=stack_id,
+                stack_path=path,
+                logical_id=raw["LogicalResourceId"],
+                physical_id=raw.get("PhysicalResourceId", "") or "",
+                type=raw["ResourceType"],
+            )
+            found.append(resource)
+            if resource.type == STACK_TYPE and resource.physical_id:
+                found.extend(
+                    resources(
+                        cloudformation,
+                        resource.physical_id,
+                        f"{path}/{resource.logical_id}",
+                        retry,
+                    )
+                )
+        token = page.get("NextToken")
+        if not token:
+            return found
+
+
+def plan(
+    cloudformation: Any, rds: Any, stack: dict[str, Any], retry: Retrying
+) -> tuple[Plan, list[Resource]]:
+    all_resources = resources(cloudformation, stack["StackId"], stack["StackName"], retry)
+    result = Plan(protected_stack=bool(stack.get("EnableTerminationProtection")))
+    stacks = {stack["StackId"]: stack["StackName"]} | {
+        r.physical_id: f"{r.stack_path}/{r.logical_id}"
+        for r in all_resources
+        if r.type == STACK_TYPE
+    }
+    for stack_id, path in stacks.items():
+        body = retry(cloudformation.get_template, StackName=stack_id)["TemplateBody"]
+        template = body if isinstance(body, dict) else templates.load(body)
+        for logical_id, kind, policy in templates.retained(json.loads(json.dumps(template))):
+            what = "a final snapshot is taken" if policy == "Snapshot" else "it is retained"
+            result.kept.append(f"{path}/{logical_id} ({kind}): {what}")
+    own_instances = {r.physical_id for r in all_resources if r.type == "AWS::RDS::DBInstance"}
+    for cluster_id in [r.physical_id for r in all_resources if r.type == "AWS::RDS::DBCluster"]:
+        try:
+            clusters = retry(rds.describe_db_clusters, DBClusterIdentifier=cluster_id)
+        except ClientError:
+            continue  # already gone
+        cluster = clusters["DBClusters"][0]
+        if cluster.get("DeletionProtection"):
+            result.protected_clusters.append(cluster_id)
+        extra = sorted(
+            member["DBInstanceIdentifier"]
+            for member in cluster.get("DBClusterMembers", [])
+            if member["DBInstanceIdentifier"] not in own_instances
+        )
+        if extra:
+            result.extra_readers[cluster_id] = extra
+    return result, all_resources
+
+
+def unprotect_clusters(rds: Any, clusters: list[str], retry: Retrying) -> None:
+    for cluster_id in clusters:
+        retry(
+            rds.modify_db_cluster,
+            DBClusterIdentifier=cluster_id,
+            DeletionProtection=False,
+            ApplyImmediately=True,
+        )
+
+
+def remove_readers(rds: Any, readers: dict[str, list[str]], retry: Retrying, sleep, poll) -> None:
+    """Delete the auto-scaled readers and wait until they are gone."""
+    pending = [instance for instances in readers.values() for instance in instances]
+    for instance in pending:
+        retry(rds.delete_db_instance, DBInstanceIdentifier=instance)
+    while pending:
+        remaining = []
+        for instance in pending:
+            try:
+                retry(rds.describe_db_instances, DBInstanceIdentifier=instance)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "DBInstanceNotFound":
+                    continue
+                raise
+            remaining.append(instance)
+        pending = remaining
+        if pending:
+            sleep(poll)
