@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_params(assignments: Sequence[str]) -> root.RootParams:
     """RootParams with each ``STACK.FIELD=VALUE`` applied; UsageError naming a bad one."""
     params = root.RootParams()
-    stacks = {field.name: field for field in dataclasses.fields(params)}
+    stacks = {field.name for field in dataclasses.fields(params)}
     for assignment in assignments:
         key, equals, text = assignment.partition("=")
         stack, dot, name = key.partition(".")
@@ -96,9 +96,11 @@ def build_params(assignments: Sequence[str]) -> root.RootParams:
         if stack not in stacks:
             raise UsageError(f"--param {assignment!r}: unknown stack {stack!r} ({_names(stacks)})")
         current = getattr(params, stack)
-        fields = {field.name: field for field in dataclasses.fields(current)}
+        fields = {field.name for field in dataclasses.fields(current)}
         if name not in fields:
-            raise UsageError(f"--param {assignment!r}: {stack} has no option {name!r}")
+            raise UsageError(
+                f"--param {assignment!r}: {stack} has no option {name!r} ({_names(fields)})"
+            )
         kind = typing.get_type_hints(type(current))[name]
         try:
             value = _convert(text, kind)
