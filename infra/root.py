@@ -81,7 +81,13 @@ def logical_id(stack: str) -> str:
 
 
 def children(params: RootParams) -> list[Child]:
-    """The nested stacks in creation order, with what each takes from the ones before it."""
+    """The nested stacks in creation order, with what each takes from the ones before it.
+
+    A new stack adds its params to RootParams, a Child here whose ``wiring`` maps each of its
+    parameters that another stack provides to ``Wire(<stack>, <OUTPUT_CONSTANT>)``, and any
+    RootOutput. Its other parameters become root parameters with its own labels and groups.
+    A stack may only take outputs of stacks listed before it, so the wiring cannot loop.
+    """
     return [Child("network", network.build(params.network))]
 
 
