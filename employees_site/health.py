@@ -11,35 +11,84 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .db.routing import READER, WRITER, reader_health
+
 logger = logging.getLogger(__name__)
 
-# (alias, role) pairs /readyz checks, in order.
-READY_CHECKS = (("default", "writer"), ("reader", "reader"))
+# Replica lag as each engine reports it; the first query that works wins. Aurora readers report
+# their lag in information_schema.replica_host_status; a MySQL/MariaDB replica in its status.
+_AURORA_LAG = (
+    "SELECT MAX(replica_lag_in_milliseconds) / 1000 FROM information_schema.replica_host_status "
+    "WHERE session_id <> 'MASTER_SESSION_ID'"
+)
 
 
 def healthz() -> HttpResponse:
     return HttpResponse(b"ok\n", content_type="text/plain")
 
 
-def readyz() -> JsonResponse:
-    checks = {}
-    for alias, role in READY_CHECKS:
-        connection = connections[alias]
+def _ping(alias: str) -> str | None:
+    """None when ``alias`` answers, else a short reason (no host names: the body is public)."""
+    connection = connections[alias]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return None
+    except (DatabaseError, OSError) as error:
+        logger.warning("readyz: %s failed: %s", alias, error)
+        connection.close()
+        code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+        return f"{error.__class__.__name__}{f' {code}' if code else ''}"
+
+
+def _replica_lag(alias: str) -> float | None:
+    connection = connections[alias]
+    if connection.vendor != "mysql":
+        return None
+    for query in (_AURORA_LAG, "SHOW SLAVE STATUS"):
         try:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            checks[role] = "ok"
-        except (DatabaseError, OSError) as error:
-            # The driver's message can name internal hosts; the body says only what failed.
-            code = error.args[0] if error.args and isinstance(error.args[0], int) else None
-            checks[role] = f"unavailable ({error.__class__.__name__}{f' {code}' if code else ''})"
-            logger.warning("readyz: %s (%s) failed: %s", role, alias, error)
-            connection.close_if_unusable_or_obsolete()
-    ready = all(state == "ok" for state in checks.values())
-    return JsonResponse({"ready": ready, "checks": checks}, status=200 if ready else 503)
+                cursor.execute(query)
+                row = cursor.fetchone()
+                columns = [column[0] for column in cursor.description or ()]
+        except DatabaseError:
+            continue  # not this engine, or no privilege to read it
+        if row is None:
+            continue
+        value = (
+            row[0]
+            if query == _AURORA_LAG
+            else dict(zip(columns, row, strict=True)).get("Seconds_Behind_Master")
+        )
+        if value is not None:
+            return float(value)
+    return None
+
+
+def readyz() -> JsonResponse:
+    """Writer and reader state: up, down, or (the reader) fallback: reads served by the writer."""
+    writer_error = _ping(WRITER)
+    reader_error = _ping(READER)
+    if reader_error is None:
+        reader_health.succeeded()
+    else:
+        reader_health.failed(OSError(reader_error), settings.DATABASE_READER_COOLDOWN)
+    checks = {
+        "writer": "up" if writer_error is None else f"down ({writer_error})",
+        "reader": "up"
+        if reader_error is None
+        else f"{'fallback' if writer_error is None else 'down'} ({reader_error})",
+    }
+    body = {
+        "ready": writer_error is None and reader_error is None,
+        "checks": checks,
+        "replica_lag_seconds": _replica_lag(READER) if reader_error is None else None,
+    }
+    return JsonResponse(body, status=200 if body["ready"] else 503)
 
 
 ENDPOINTS = {"/healthz": healthz, "/readyz": readyz}

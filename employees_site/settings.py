@@ -64,6 +64,8 @@ MIDDLEWARE = [
     # host validation or an HTTPS redirect can turn it away.
     "employees_site.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before the session middleware, whose session read must see the writer after a login.
+    "employees_site.db.middleware.RoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,6 +140,8 @@ if env.get("DB_WRITER_HOST"):
             _port("DB_READER_PORT" if env.get("DB_READER_PORT") else "DB_WRITER_PORT"),
         ),
     }
+    # A request that finds the reader gone waits this long before its reads fall back.
+    DATABASES["reader"]["OPTIONS"] = {**_options, "connect_timeout": 2}
 else:
     _sqlite = {
         "ENGINE": "django.db.backends.sqlite3",
@@ -148,6 +152,12 @@ else:
 
 # The reader's test database is the writer's, reached by replication (or the same SQLite file).
 DATABASES["reader"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["employees_site.db.router.PrimaryReplicaRouter"]
+# Reads of a client that wrote go to the writer for this long (Aurora replica lag is typically
+# well under a second). ATOMIC_REQUESTS stays off: it would pin every read to the writer.
+DATABASE_PIN_SECONDS = 5
+# After the reader fails, reads go to the writer for this long before the reader is tried again.
+DATABASE_READER_COOLDOWN = 10
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # -- the rest --------------------------------------------------------------------------------

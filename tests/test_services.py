@@ -84,8 +84,7 @@ def test_stopped_replica_refuses_connections_and_catches_up_after_start(mariadb_
     with pytest.raises(MySQLdb.OperationalError):
         mariadb_pair.app_connect(mariadb_pair.replica)
     _insert(mariadb_pair, table, 3)
-    mariadb_pair.replica.start()
-    mariadb_pair.replica.execute("START SLAVE")
+    mariadb_pair.replica.start()  # resumes replicating where it stopped
     mariadb_pair.wait_for_replica()
     assert _ids(mariadb_pair, mariadb_pair.replica, table) == [3]
 

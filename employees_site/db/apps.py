@@ -7,4 +7,9 @@ class DatabaseLayerConfig(AppConfig):
     verbose_name = "Aurora data layer"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from . import checks  # noqa: F401 - registers the system checks
+        from .routing import install_tracker
+
+        connection_created.connect(install_tracker, dispatch_uid="employees_site.db.tracker")

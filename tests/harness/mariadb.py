@@ -54,7 +54,7 @@ gtid_strict_mode = ON
 max_connections = 300
 """
 _PRIMARY_CONFIG = "log_bin = {datadir}/binlog\nbinlog_format = ROW\n"
-_REPLICA_CONFIG = "read_only = ON\nrelay_log = {datadir}/relay\nskip-slave-start\n"
+_REPLICA_CONFIG = "read_only = ON\nrelay_log = {datadir}/relay\n"
 
 
 class ServiceError(RuntimeError):

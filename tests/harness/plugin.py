@@ -82,6 +82,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, r
 
 
 @pytest.fixture
+def wait_for_replica(request):
+    """A function that blocks until the reader has what the writer committed (SQLite: no-op)."""
+    if TEST_DB == "mariadb":
+        return request.getfixturevalue("mariadb_pair").wait_for_replica
+    return lambda: None
+
+
+@pytest.fixture
 def secretsmanager(aws_server: aws.MotoServer):
     """A boto3 Secrets Manager client on the local AWS API."""
     return boto3.client("secretsmanager")

@@ -1,0 +1,203 @@
+"""The writer/reader router on the real pair: reads on the replica, read-your-writes, fallback,
+and surviving a writer restart or demotion. Data is committed (transaction=True) and replicated
+before it is read through the replica."""
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connections, transaction
+from django.test import Client
+
+from employees_site.db.middleware import PIN_COOKIE
+from employees_site.db.routing import reader_health, use_writer
+from employees_site.employees.models import Employee
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+
+ADMIN_ADD = "/admin/employees/employee/add/"
+
+
+@pytest.fixture
+def queries():
+    """SQL run per alias while the fixture is active: {'default': [...], 'reader': [...]}."""
+    seen = defaultdict(list)
+
+    def recorder(alias):
+        def record(execute, sql, params, many, context):
+            seen[alias].append(sql)
+            return execute(sql, params, many, context)
+
+        return record
+
+    with (
+        connections["default"].execute_wrapper(recorder("default")),
+        connections["reader"].execute_wrapper(recorder("reader")),
+    ):
+        yield seen
+
+
+@pytest.fixture
+def operator(client, mariadb_pair):
+    """A logged-in admin client whose session has reached the replica."""
+    user = get_user_model().objects.create_superuser("operator", "", "pw-operator-123")
+    client.force_login(user)
+    mariadb_pair.wait_for_replica()
+    return client
+
+
+@pytest.fixture(autouse=True)
+def reader_back_up(settings):
+    """Every test starts and ends with the reader considered reachable, and a short cooldown."""
+    settings.DATABASE_READER_COOLDOWN = 0.5
+    reader_health.succeeded()
+    yield
+    reader_health.succeeded()
+
+
+def _add(client, name):
+    data = {"name": name, "age": "30", "joined_at_0": "2024-01-01", "joined_at_1": "10:00:00"}
+    return client.post(ADMIN_ADD, data)
+
+
+def _names(client, prefix):
+    response = client.get("/api/employees/", {"q": prefix})
+    assert response.status_code == 200
+    return [row["name"] for row in response.json()["results"]]
+
+
+def _server_id(alias):
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT @@server_id")
+        return cursor.fetchone()[0]
+
+
+def test_reads_go_to_the_replica_and_writes_to_the_primary(client, operator, queries, mariadb_pair):
+    """A plain GET reads from server 2 (replica); the admin's insert runs on server 1 (primary)."""
+    Employee.objects.create(name="Reader Rita", age=40)
+    mariadb_pair.wait_for_replica()
+    queries.clear()
+    assert _names(client, "Reader") == ["Reader Rita"]
+    assert queries["reader"] and not queries["default"]
+    assert (_server_id("reader"), _server_id("default")) == (2, 1)
+
+    queries.clear()
+    assert _add(operator, "Writer Wanda").status_code == 302
+    inserts = [sql for sql in queries["default"] if sql.startswith("INSERT")]
+    assert inserts and not any(sql.startswith("INSERT") for sql in queries["reader"])
+
+
+def test_a_client_reads_its_own_write_during_replica_lag(client, operator, mariadb_pair):
+    """With the replica stalled, the writer's client sees its new row (cookie); others do not."""
+    name = f"Lagging {uuid.uuid4().hex[:6]}"
+    other = Client()
+    with mariadb_pair.lag():
+        response = _add(operator, name)
+        assert response.status_code == 302
+        assert PIN_COOKIE in response.cookies
+        changelist = operator.get(response["Location"])  # the admin's POST-redirect-GET
+        assert name in changelist.content.decode()
+        assert _names(operator, "Lagging") == [name]
+        assert _names(other, "Lagging") == []  # the replica, still behind
+    assert _names(other, "Lagging") == [name]  # caught up
+
+
+def test_pin_expires_after_the_window(operator, settings, mariadb_pair, queries):
+    """After the pinning window the writer's client reads from the replica again."""
+    settings.DATABASE_PIN_SECONDS = 1
+    assert _add(operator, "Pinned Pat").status_code == 302
+    mariadb_pair.wait_for_replica()
+    queries.clear()
+    operator.get("/api/employees/")
+    assert queries["default"] and not queries["reader"]
+    time.sleep(1.2)
+    queries.clear()
+    operator.get("/api/employees/")
+    assert queries["reader"] and not queries["default"]
+
+
+def test_reads_inside_atomic_and_use_writer_go_to_the_writer(queries):
+    """Inside atomic() on the writer, and inside use_writer(), reads use the writer."""
+    with transaction.atomic():
+        list(Employee.objects.all())
+    with use_writer():
+        list(Employee.objects.all())
+
+    @use_writer()
+    def fresh():
+        return list(Employee.objects.all())
+
+    fresh()
+    assert len(queries["default"]) >= 3 and not queries["reader"]
+
+
+def test_a_forged_pin_cookie_is_ignored(client, queries):
+    """A pin cookie without a valid signature does not pin reads to the writer."""
+    client.cookies[PIN_COOKIE] = "1"
+    client.get("/api/employees/")
+    assert queries["reader"] and not queries["default"]
+
+
+@pytest.mark.drill
+def test_reader_down_falls_back_to_the_writer_and_returns(client, mariadb_pair, queries, caplog):
+    """With the replica stopped GETs still succeed on the writer; after the cooldown they return."""
+    caplog.set_level(logging.WARNING, logger="employees_site.db.routing")
+    Employee.objects.create(name="Fallback Fay", age=33)
+    mariadb_pair.wait_for_replica()
+    mariadb_pair.replica.stop()
+    try:
+        queries.clear()
+        for _ in range(5):
+            assert _names(client, "Fallback") == ["Fallback Fay"]
+        assert queries["default"] and not queries["reader"]
+        status = client.get("/readyz")
+        assert status.status_code == 503
+        assert status.json()["checks"]["reader"].startswith("fallback")
+    finally:
+        mariadb_pair.replica.start()
+    mariadb_pair.wait_for_replica()
+    time.sleep(0.6)  # the cooldown
+    queries.clear()
+    assert _names(client, "Fallback") == ["Fallback Fay"]
+    assert queries["reader"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("reader unreachable" in m for m in messages) == 1
+    assert sum("reader reachable again" in m for m in messages) == 1
+
+
+@pytest.mark.drill
+def test_writer_restart_gives_503_then_recovers(operator, mariadb_pair):
+    """While the primary is down writes get 503 (not 500); afterwards they succeed, no restart."""
+    reader_only = Client()
+    assert _add(operator, "Before Restart").status_code == 302
+    mariadb_pair.wait_for_replica()
+    mariadb_pair.primary.stop()
+    try:
+        response = _add(operator, "During Restart")
+        assert response.status_code == 503
+        assert response["Retry-After"] == "5"
+        assert reader_only.get("/api/employees/").status_code == 200  # the replica serves on
+    finally:
+        mariadb_pair.primary.start()
+    assert _add(operator, "After Restart").status_code == 302
+    assert set(Employee.objects.values_list("name", flat=True)) == {
+        "Before Restart",
+        "After Restart",
+    }
+
+
+@pytest.mark.drill
+def test_demoted_writer_fails_writes_cleanly_and_drops_the_connection(operator, mariadb_pair):
+    """A read-only writer (failover) makes writes 503 and closes the connection; then recovers."""
+    mariadb_pair.primary.execute("SET GLOBAL read_only = ON")
+    try:
+        response = _add(operator, "Demoted Dora")
+        assert response.status_code == 503
+        assert connections["default"].connection is None
+    finally:
+        mariadb_pair.primary.execute("SET GLOBAL read_only = OFF")
+    assert _add(operator, "Promoted Polly").status_code == 302
+    assert list(Employee.objects.values_list("name", flat=True)) == ["Promoted Polly"]
