@@ -42,11 +42,16 @@ lint: setup
 # The whole suite on the MariaDB pair and the local AWS API (started and stopped by the tests),
 # then the site's tests again on the embedded SQLite default.
 test: lint
+	$(PY) -m infra build --check
+	$(PY) -m infra lint
 	$(VENV)/bin/pytest
 	TEST_DB=sqlite $(VENV)/bin/pytest tests/site
 
-# The embedded default: one SQLite file for both aliases, a demo superuser, a few hundred rows.
+# The templates built and linted, then the site on the embedded default: one SQLite file for both
+# aliases, a demo superuser, a few hundred employees.
 run: setup
+	$(PY) -m infra build
+	$(PY) -m infra lint
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ensure_superuser
 	$(PY) manage.py seed_employees --count 300 --seed 1 --if-empty
