@@ -59,6 +59,19 @@ class Artifact:
         return hashlib.sha256(self.data).hexdigest()
 
 
+def read(path: Path) -> Artifact:
+    """An artifact built before (``python -m deploy`` builds it when not given one)."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ArtifactBuildFailed(
+            project=path, reason=f"cannot read it: {error.strerror}"
+        ) from error
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ArtifactBuildFailed(project=path, reason="it is not a zip file.")
+    return Artifact(filename=path.name, data=data)
+
+
 def build(project_dir: Path) -> Artifact:
     """Build the project's wheel and lock, and zip them reproducibly."""
     project_dir = project_dir.resolve()

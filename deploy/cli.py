@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    ResponseParserError,
 )
 
 from . import artifact, changesets, preflight, teardown, templates
@@ -182,7 +184,9 @@ def _package(ctx: Context, packager: Packager, declared: dict[str, Any]) -> dict
     args, console = ctx.args, ctx.console
     values: dict[str, str] = {}
     if "ArtifactKey" in declared:
-        if args.artifact_key:
+        if args.artifact:
+            key = packager.artifact(artifact.read(args.artifact))
+        elif args.artifact_key:
             if not packager.exists(args.artifact_key):
                 raise BadParameter(
                     name="--artifact-key",
@@ -429,7 +433,11 @@ def build_parser() -> argparse.ArgumentParser:
     packaging.add_argument("--root-template", default="root.yaml")
     packaging.add_argument("--project-dir", type=Path, default=Path("."))
     packaging.add_argument("--key-prefix", default="employees-platform/")
-    packaging.add_argument(
+    choice = packaging.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--artifact", type=Path, help="upload this artifact zip (built once, e.g. by CI)"
+    )
+    choice.add_argument(
         "--artifact-key", help="deploy this already uploaded artifact (a rollback) instead"
     )
     packaging.add_argument("--json", action="store_true", help="print JSON")
@@ -484,7 +492,10 @@ def main(
     console = Console(sys.stdout)
     try:
         if clients is None:
-            session = boto3.Session(region_name=args.region, profile_name=args.profile)
+            # AWS_REGION is what the AWS SDKs and this project document; boto3's Session reads
+            # only AWS_DEFAULT_REGION and the profile, which remain the fallbacks.
+            region = args.region or os.environ.get("AWS_REGION") or None
+            session = boto3.Session(region_name=region, profile_name=args.profile)
             clients = Clients.from_session(session)
         ctx = Context(
             args=args,
@@ -522,6 +533,11 @@ def _explain(error: Exception) -> str:
         if code in ("AccessDenied", "AccessDeniedException"):
             return f"Access denied on {operation}: {message}. Use a role allowed to do this."
         return f"AWS refused {operation} ({code}): {message}. Rerun with --debug for details."
+    if isinstance(error, ResponseParserError):
+        return (
+            "The AWS endpoint answered with something that is not an AWS response (an HTTP "
+            "error page?). Check AWS_ENDPOINT_URL and the Region; rerun with --debug."
+        )
     if isinstance(error, BotoCoreError):
         return f"{error}. Check the network, the Region and the endpoint; rerun with --debug."
     return f"unexpected {type(error).__name__}: {error}. Rerun with --debug for the traceback."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -161,7 +161,9 @@ class Deployer:
             # the request (the local test API) reports a failing resource right here.
             on_events(watcher.sweep())
             stack = self.stack(change_set.stack_id)
-            status = stack["StackStatus"] if stack else "execution refused"
+            status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+            if status == "REVIEW_IN_PROGRESS":
+                status = "the change set did not run"
             cause = root_cause(watcher.events)
             text = f"CloudFormation answered: {_message(error)}"
             if cause is not None:
@@ -222,15 +224,29 @@ class Deployer:
 
 
 def parameters(
-    declared: Iterable[str], given: Mapping[str, str], existing: Mapping[str, Any] | None
+    declared: Mapping[str, Mapping[str, Any]],
+    given: Mapping[str, str],
+    existing: Mapping[str, Any] | None,
 ) -> list[dict[str, Any]]:
-    """Values given; for an update, previous values of declared parameters not given."""
-    previous = {p["ParameterKey"] for p in (existing or {}).get("Parameters") or []}
+    """The change set's parameters: the values given and, on an update, the previous values.
+
+    As with ``aws cloudformation deploy``, a parameter not given keeps its previous value, so a
+    re-run never resets a setting silently. A previous value equal to the template's default is
+    left out instead: CloudFormation then applies the same default, and the call stays minimal.
+    """
+    previous = {}
+    if existing and existing.get("StackStatus") != "REVIEW_IN_PROGRESS":
+        previous = {
+            p["ParameterKey"]: p.get("ParameterValue") for p in existing.get("Parameters") or []
+        }
     result: list[dict[str, Any]] = []
     for name in sorted(declared):
         if name in given:
             result.append({"ParameterKey": name, "ParameterValue": given[name]})
-        elif name in previous and (existing or {}).get("StackStatus") != "REVIEW_IN_PROGRESS":
+        elif name in previous:
+            default = declared[name].get("Default")
+            if default is not None and str(default) == previous[name]:
+                continue
             result.append({"ParameterKey": name, "UsePreviousValue": True})
     return result
 

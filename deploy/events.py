@@ -45,6 +45,7 @@ class Event:
     id: str
     timestamp: datetime
     stack_id: str
+    stack_name: str
     stack_path: str
     logical_id: str
     physical_id: str
@@ -54,7 +55,7 @@ class Event:
 
     @property
     def is_stack_itself(self) -> bool:
-        return self.resource_type == STACK_TYPE and self.physical_id == self.stack_id
+        return self.resource_type == STACK_TYPE and self.logical_id == self.stack_name
 
     @property
     def failed(self) -> bool:
@@ -214,6 +215,7 @@ class EventWatcher:
             id=raw["EventId"],
             timestamp=raw["Timestamp"],
             stack_id=stack_id,
+            stack_name=raw.get("StackName", ""),
             stack_path=self.paths[stack_id],
             logical_id=raw.get("LogicalResourceId", ""),
             physical_id=raw.get("PhysicalResourceId", "") or "",
