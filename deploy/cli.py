@@ -25,8 +25,8 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
-    ResponseParserError,
 )
+from botocore.parsers import ResponseParserError
 
 from . import artifact, changesets, preflight, teardown, templates
 from .deployer import Deployer, parameters
