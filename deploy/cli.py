@@ -131,7 +131,8 @@ def cmd_up(ctx: Context) -> int:
     declared = _declared(root_path)
     given = _given_parameters(args.param, declared)
     if not args.skip_checks:
-        console.print("Checking templates: python -m infra build --check; python -m infra lint")
+        lint = "" if args.skip_lint else " and python -m infra lint"
+        console.print(f"Checking templates: python -m infra build --check{lint}")
         preflight.infra_checks(args.project_dir, lint=not args.skip_lint)
     identity = preflight.caller_identity(clients.sts, ctx.retry)
     console.print(f"Account {identity.get('Account')} in {clients.region}, stack {args.stack_name}")
@@ -175,7 +176,7 @@ def cmd_up(ctx: Context) -> int:
             console.print("Cancelled; the change set was deleted.")
             return 1
     console.progress.expected = tree.resource_changes
-    outcome = deployer.execute(change_set, console.events, expected=tree.resource_changes)
+    outcome = deployer.execute(change_set, console.events)
     console.print(f"Stack {args.stack_name}: {outcome.status}")
     return _print_outputs(ctx, deployer, outcome.stack)
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from . import changesets
 from .events import Event, EventWatcher, describe_cause, root_cause
@@ -148,20 +149,22 @@ class Deployer:
 
     # -- operations ----------------------------------------------------------------------------
 
-    def execute(
-        self, change_set: ChangeSet, on_events: EventCallback, expected: int = 0
-    ) -> Outcome:
+    def execute(self, change_set: ChangeSet, on_events: EventCallback) -> Outcome:
         """Execute the change set and follow the stack until it settles; StackFailed on failure."""
         watcher = self._watcher(change_set.stack_id, change_set.stack_name)
         operation = "Creation" if change_set.type == "CREATE" else "Update"
         try:
             self.retry(self.cloudformation.execute_change_set, ChangeSetName=change_set.id)
-        except ClientError as error:
+        except (ClientError, ResponseParserError) as error:
             # Real CloudFormation executes asynchronously; an API that runs the change set in
-            # the request (the local test API) reports a failing resource right here.
-            on_events(watcher.sweep())
-            stack = self.stack(change_set.stack_id)
-            status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+            # the request (the local test API) reports a failing resource right here, or answers
+            # with an error page when it cannot run the template at all.
+            try:  # the diagnosis is best effort: the API just failed once
+                on_events(watcher.sweep())
+                stack = self.stack(change_set.stack_id)
+            except (ClientError, ResponseParserError):
+                stack = None
+            status = stack["StackStatus"] if stack else "the change set did not run"
             if status == "REVIEW_IN_PROGRESS":
                 status = "the change set did not run"
             cause = root_cause(watcher.events)
@@ -267,5 +270,7 @@ def _fix(stack: str, status: str) -> str:
     return "Fix the cause and run again."
 
 
-def _message(error: ClientError) -> str:
+def _message(error: ClientError | ResponseParserError) -> str:
+    if isinstance(error, ResponseParserError):
+        return "an error page instead of an AWS response (HTTP 500?): the API could not run it"
     return error.response.get("Error", {}).get("Message") or str(error)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from .retry import Retrying
 
@@ -166,8 +167,9 @@ class EventWatcher:
                 token = page.get("NextToken")
                 if not token:
                     return resources
-        except ClientError:
-            return resources  # a deleted stack: its events still tell what happened
+        except (ClientError, ResponseParserError):
+            # A deleted stack (its events still tell what happened), or a stack the API failed.
+            return resources
 
     def _new_events(self, stack_id: str) -> list[Event]:
         is_root = stack_id == self.root_id

@@ -1,0 +1,178 @@
+"""`outputs`, `status`, `events`, `down`, `console-bundle` and pre-flight errors, over HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+from deploy import cli
+
+from .conftest import REGION
+
+PROJECT = Path(__file__).resolve().parents[2]
+OUTPUTS_TEMPLATE = {
+    "Parameters": {"Colour": {"Type": "String", "Default": "blue"}},
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    "Outputs": {"Colour": {"Value": {"Ref": "Colour"}}, "TopicArn": {"Value": {"Ref": "Topic"}}},
+}
+
+
+def test_outputs_prints_a_table_and_json(run, clients, name):
+    """`outputs` prints the root's outputs; with --json, only a JSON object."""
+    clients.cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(OUTPUTS_TEMPLATE))
+    table = run("outputs", "--stack-name", name)
+    assert table.code == 0
+    assert "  Colour    blue" in table.out
+    as_json = run("outputs", "--stack-name", name, "--json")
+    values = json.loads(as_json.out)
+    assert values["Colour"] == "blue"
+    assert values["TopicArn"].startswith("arn:aws:sns:")
+
+
+def test_status_and_events_of_a_deployed_stack(up, run, name):
+    """`status` lists the nested stack; `events` merges root and nested events."""
+    assert up().code == 0
+    status = run("status", "--stack-name", name)
+    assert status.code == 0
+    assert f"{name}: CREATE_COMPLETE" in status.out
+    assert f"  {name}/NetworkStack: CREATE_COMPLETE" in status.out
+    events = run("events", "--stack-name", name)
+    assert events.code == 0
+    assert f"CREATE_COMPLETE              {name}/NetworkStack  " in events.out
+    assert "Root cause" not in events.out
+
+
+def test_commands_on_a_missing_stack_say_so(run):
+    """`status` of a stack that does not exist names it and the Region."""
+    result = run("status", "--stack-name", "no-such-stack")
+    assert result.code == 1
+    assert "Error: No stack no-such-stack in us-east-1." in result.out
+
+
+def test_down_deletes_and_says_what_is_kept(up, run, clients, name):
+    """`down --yes` deletes root and nested stacks and names the retained resource."""
+    assert up().code == 0
+    stack_id = clients.cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackId"]
+    result = run("down", "--stack-name", name, "--yes")
+    assert result.code == 0, result.out
+    assert f"{name}/ArtifactLocation (AWS::SSM::Parameter): it is retained" in result.out
+    assert f"Stack {name}: DELETE_COMPLETE" in result.out
+    stack = clients.cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_COMPLETE"
+    assert run("down", "--stack-name", name, "--yes").out.startswith(f"No stack {name}")
+
+
+def test_down_without_yes_and_without_a_terminal_deletes_nothing(up, run, clients, name):
+    """`down` with no terminal to confirm on refuses; the stack is untouched."""
+    assert up().code == 0
+    result = run("down", "--stack-name", name)
+    assert result.code == 1
+    assert "run again with --yes" in result.out
+    stack = clients.cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_console_bundle_prints_the_values_to_paste(run, clients, bucket, templates, artifact_zip):
+    """`console-bundle` uploads everything and prints the TemplateURL and parameters."""
+    args = ["console-bundle", "--bucket", bucket, "--templates", str(templates)]
+    result = run(*args, "--artifact", str(artifact_zip), "--json")
+    assert result.code == 0, result.out
+    bundle = json.loads(result.out[result.out.index("{") :])
+    parameters = bundle["Parameters"]
+    assert parameters["TemplatesBucket"] == bucket == parameters["ArtifactBucket"]
+    clients.s3.head_object(Bucket=bucket, Key=parameters["ArtifactKey"])
+    clients.s3.head_object(Bucket=bucket, Key=parameters["TemplatesPrefix"] + "network.yaml")
+    assert bundle["TemplateURL"].endswith(".yaml")
+    text = run(*args, "--artifact-key", parameters["ArtifactKey"])
+    assert f"  TemplatesPrefix: {parameters['TemplatesPrefix']}" in text.out
+
+
+def test_missing_bucket_is_named_with_the_fix(up, clients, name):
+    """A bucket that does not exist stops `up` with a pointer to --create-bucket."""
+    clients.s3.delete_bucket(Bucket=name)
+    result = up()
+    assert result.code == 1
+    assert f"Bucket {name} does not exist" in result.out
+    assert "--create-bucket" in result.out
+
+
+def test_create_bucket_makes_it_private_encrypted_and_versioned(up, clients, name):
+    """`--create-bucket` creates the bucket with encryption, versioning and no public access."""
+    clients.s3.delete_bucket(Bucket=name)
+    result = up("--create-bucket")
+    assert result.code == 0, result.out
+    assert f"Created bucket {name}" in result.out
+    assert clients.s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    rules = clients.s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]
+    assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    block = clients.s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+
+
+def test_bucket_in_another_region_is_refused(up, clients, name):
+    """A bucket in another Region than the stack is named with both Regions."""
+    clients.s3.delete_bucket(Bucket=name)
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    result = up()
+    assert result.code == 1
+    assert f"Bucket {name} is in eu-west-1, but the stack is deployed to {REGION}" in result.out
+
+
+def test_no_credentials_message(aws_server, monkeypatch, tmp_path, capsys):
+    """Without any credentials, the CLI says how to provide them instead of a traceback."""
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    code = cli.main(["status", "--stack-name", "any"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.startswith("Error: No AWS credentials found. Set AWS_PROFILE")
+
+
+def test_no_region_message(aws_server, monkeypatch, tmp_path, capsys):
+    """Without a Region anywhere, the CLI asks for --region."""
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    assert cli.main(["outputs", "--stack-name", "any"]) == 1
+    assert "No AWS Region set. Pass --region" in capsys.readouterr().out
+
+
+def test_debug_re_raises(run, monkeypatch):
+    """Under --debug an error propagates with its traceback instead of being summarised."""
+    with pytest.raises(Exception, match="No stack no-such-stack"):
+        run("status", "--stack-name", "no-such-stack", "--debug")
+
+
+@pytest.mark.skipif(
+    not (PROJECT / "templates_out" / "root.yaml").is_file(), reason="templates_out not built"
+)
+def test_up_with_the_real_templates_ends_in_a_clear_message(run, bucket, name):
+    """`up` of templates_out/ against the local API (no Aurora there) ends without a traceback."""
+    result = run(
+        "up", "--stack-name", name, "--bucket", bucket, "--templates",
+        str(PROJECT / "templates_out"), "--project-dir", str(PROJECT), "--skip-lint", "--yes",
+    )  # fmt: skip
+    assert "Traceback" not in result.out
+    assert "python -m infra build --check" in result.out
+    last = result.out.strip().splitlines()
+    if result.code == 0:
+        assert any(line.startswith(f"Stack {name}: ") for line in last)
+    else:
+        assert "Error: " in result.out and "failed" in result.out, result.out
+
+
+def test_bad_template_file_is_reported(run, tmp_path, bucket):
+    """A root template that is not YAML is named instead of crashing the parser."""
+    (tmp_path / "root.yaml").write_text("Resources: [unclosed\n")
+    result = run("up", "--stack-name", "x", "--bucket", bucket, "--templates", str(tmp_path),
+                 "--skip-checks", "--yes")  # fmt: skip
+    assert result.code == 1
+    assert "root.yaml: not a YAML or JSON template" in result.out

@@ -1,0 +1,83 @@
+"""The app artifact and content-addressed uploads to S3 (the local AWS API)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from deploy import artifact
+from deploy.exceptions import ArtifactBuildFailed
+from deploy.packaging import Packager
+
+from .conftest import FIXTURES, REGION, count_puts
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def test_artifact_is_reproducible_and_holds_wheel_and_lock(artifact_zip):
+    """Two builds of the same project give the same bytes: a wheel and a pinned lock."""
+    first = artifact.build(FIXTURES / "tinyapp")
+    assert first.sha256 == artifact.read(artifact_zip).sha256
+    with zipfile.ZipFile(io.BytesIO(first.data)) as archive:
+        assert archive.namelist() == ["tinyapp-1.0.0-py3-none-any.whl", "requirements.lock"]
+        lock = archive.read("requirements.lock").decode()
+    assert f"pyyaml=={importlib.metadata.version('PyYAML')}\n" in lock
+    assert not list((FIXTURES / "tinyapp").glob("*.egg-info"))  # built from a copy
+
+
+def test_real_project_artifact_locks_its_runtime_dependencies():
+    """The project's own artifact pins Django and boto3 and leaves test tools out."""
+    built = artifact.build(PROJECT)
+    with zipfile.ZipFile(io.BytesIO(built.data)) as archive:
+        names = archive.namelist()
+        lock = archive.read("requirements.lock").decode()
+    assert names[0].startswith("employees_platform-") and names[0].endswith(".whl")
+    assert f"django=={importlib.metadata.version('django')}\n" in lock
+    assert f"boto3=={importlib.metadata.version('boto3')}\n" in lock
+    assert "pytest" not in lock and "moto" not in lock
+
+
+def test_lock_names_a_dependency_that_is_not_installed():
+    """A requirement missing from the build environment is named, with how to install it."""
+    with pytest.raises(ArtifactBuildFailed, match="no-such-package-xyz is not installed"):
+        artifact.lock_text(["no-such-package-xyz>=1"])
+
+
+def test_second_packaging_run_uploads_nothing(clients, bucket, templates, artifact_zip):
+    """Same templates and artifact: the second run skips every object (HeadObject finds it)."""
+    first = Packager(clients.s3, bucket, REGION)
+    first_set = first.templates(templates)
+    first_key = first.artifact(artifact.read(artifact_zip))
+    puts = count_puts(clients.s3)
+    second = Packager(clients.s3, bucket, REGION)
+    assert second.templates(templates) == first_set
+    assert second.artifact(artifact.read(artifact_zip)) == first_key
+    assert puts == [] and second.uploaded == []
+    assert len(second.skipped) == 3
+    assert first_key.endswith(f"-{artifact.read(artifact_zip).sha256}.zip")
+
+
+def test_templates_prefix_is_the_hash_of_the_children(clients, bucket, templates):
+    """Changing a child moves the set to a new prefix; the old set stays for rollbacks."""
+    before = Packager(clients.s3, bucket, REGION).templates(templates)
+    (templates / "network.yaml").write_text((templates / "network.yaml").read_text() + "\n")
+    after = Packager(clients.s3, bucket, REGION).templates(templates)
+    assert after.prefix != before.prefix
+    keys = {o["Key"] for o in clients.s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert {before.prefix + "network.yaml", after.prefix + "network.yaml"} <= keys
+    assert after.root_url == f"{clients.s3.meta.endpoint_url}/{bucket}/{after.root_key}"
+
+
+def test_template_url_on_aws_is_virtual_hosted(clients):
+    """Against AWS itself the TemplateURL is the regional virtual-hosted form."""
+    import boto3
+
+    s3 = boto3.client(
+        "s3", region_name="eu-west-1", endpoint_url="https://s3.eu-west-1.amazonaws.com"
+    )
+    url = Packager(s3, "my-bucket", "eu-west-1").url("p/root.yaml")
+    assert url == "https://my-bucket.s3.eu-west-1.amazonaws.com/p/root.yaml"
