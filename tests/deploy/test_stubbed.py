@@ -1,0 +1,265 @@
+"""What the local AWS API cannot produce, with botocore's Stubber on the CloudFormation client.
+
+The local API emits no resource-level events (so no failed resource, no cascade), no nested
+change sets or replacement flags, never a ROLLBACK_COMPLETE stack, never throttles, and has no
+termination protection. S3, STS and RDS stay real (the local API over HTTP).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from deploy import cli
+from deploy.events import Event, root_cause
+
+from .conftest import REGION
+
+ACCOUNT = "123456789012"
+T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
+
+
+def stack_arn(name: str) -> str:
+    return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/0a1b2c3d"
+
+
+def event(stack: str, logical: str, status: str, second: int, reason: str = "", **extra) -> dict:
+    """A stack event as DescribeStackEvents returns it; ``stack`` is the stack's name."""
+    own = logical == stack
+    return {
+        "StackId": stack_arn(stack),
+        "EventId": f"{stack}-{logical}-{status}-{second}",
+        "StackName": stack,
+        "LogicalResourceId": logical,
+        "PhysicalResourceId": stack_arn(stack) if own else extra.pop("physical", f"{logical}-id"),
+        "ResourceType": "AWS::CloudFormation::Stack" if own else extra.pop("type"),
+        "Timestamp": T0 + timedelta(seconds=second),
+        "ResourceStatus": status,
+        **({"ResourceStatusReason": reason} if reason else {}),
+    }
+
+
+def stack_description(name: str, status: str, **extra) -> dict:
+    return {
+        "Stacks": [
+            {"StackName": name, "StackId": stack_arn(name), "CreationTime": T0,
+             "StackStatus": status, **extra}
+        ]
+    }  # fmt: skip
+
+
+def resource(logical: str, kind: str, physical: str, status: str = "CREATE_COMPLETE") -> dict:
+    return {
+        "LogicalResourceId": logical,
+        "PhysicalResourceId": physical,
+        "ResourceType": kind,
+        "LastUpdatedTimestamp": T0,
+        "ResourceStatus": status,
+    }
+
+
+NESTED = "web-NetworkStack-1ABC"
+SUBNET_REASON = (
+    "Resource handler returned message: \"The CIDR '10.0.0.0/33' is invalid.\" "
+    "(Service: Ec2, Status Code: 400, HandlerErrorCode: InvalidRequest)"
+)
+# A failed creation, newest first, as CloudFormation logs it for the root and the nested stack.
+ROOT_EVENTS = [
+    event("web", "web", "ROLLBACK_COMPLETE", 40),
+    event("web", "NetworkStack", "DELETE_COMPLETE", 39, type="AWS::CloudFormation::Stack",
+          physical=stack_arn(NESTED)),
+    event("web", "web", "ROLLBACK_IN_PROGRESS", 31,
+          "The following resource(s) failed to create: [NetworkStack]. Rollback requested."),
+    event("web", "NetworkStack", "CREATE_FAILED", 30,
+          f"Embedded stack {stack_arn(NESTED)} was not successfully created: The following "
+          "resource(s) failed to create: [NatGateway, PublicSubnet].",
+          type="AWS::CloudFormation::Stack", physical=stack_arn(NESTED)),
+    event("web", "NetworkStack", "CREATE_IN_PROGRESS", 2, "Resource creation Initiated",
+          type="AWS::CloudFormation::Stack", physical=stack_arn(NESTED)),
+    event("web", "web", "CREATE_IN_PROGRESS", 1, "User Initiated"),
+    event("web", "web", "REVIEW_IN_PROGRESS", 0, "User Initiated"),
+]  # fmt: skip
+NESTED_EVENTS = [
+    event(NESTED, NESTED, "ROLLBACK_COMPLETE", 38),
+    event(NESTED, "NatGateway", "CREATE_FAILED", 22, "Resource creation cancelled",
+          type="AWS::EC2::NatGateway"),
+    event(NESTED, NESTED, "ROLLBACK_IN_PROGRESS", 21,
+          "The following resource(s) failed to create: [NatGateway, PublicSubnet]."),
+    event(NESTED, "PublicSubnet", "CREATE_FAILED", 20, SUBNET_REASON, type="AWS::EC2::Subnet"),
+    event(NESTED, "Vpc", "CREATE_COMPLETE", 15, type="AWS::EC2::VPC"),
+    event(NESTED, NESTED, "CREATE_IN_PROGRESS", 3, "User Initiated"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def stubbed(clients):
+    """Clients whose CloudFormation is stubbed; the stubs must all be used by the test's end."""
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    stubber = Stubber(cloudformation)
+    stubber.activate()
+    yield stubber, dataclasses.replace(clients, cloudformation=cloudformation)
+    stubber.assert_no_pending_responses()
+
+
+def test_events_after_a_rollback_name_the_nested_root_cause(stubbed, run):
+    """`events` merges root and nested events and names the failed subnet, not the cascade."""
+    stubber, clients = stubbed
+    stubber.add_response("describe_stacks", stack_description("web", "ROLLBACK_COMPLETE"))
+    stubber.add_response(
+        "list_stack_resources",
+        {"StackResourceSummaries": [resource("NetworkStack", "AWS::CloudFormation::Stack",
+                                             stack_arn(NESTED), "DELETE_COMPLETE")]},
+        {"StackName": stack_arn("web")},
+    )  # fmt: skip
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    stubber.add_response("describe_stack_events", {"StackEvents": ROOT_EVENTS})
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": NESTED_EVENTS}, {"StackName": stack_arn(NESTED)}
+    )
+    result = run("events", "--stack-name", "web", with_clients=clients)
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert not any("REVIEW_IN_PROGRESS" in line for line in lines)  # before the operation
+    subnet = next(i for i, line in enumerate(lines) if "web/NetworkStack/PublicSubnet" in line)
+    cascade = next(i for i, line in enumerate(lines) if "Embedded stack" in line)
+    assert subnet < cascade  # merged in time order
+    assert "web: ROLLBACK_COMPLETE" in result.out
+    assert (
+        "Root cause:\n"
+        f"  stack:    web/NetworkStack ({stack_arn(NESTED)})\n"
+        "  resource: PublicSubnet (AWS::EC2::Subnet)\n"
+        "  status:   CREATE_FAILED\n"
+        f"  reason:   {SUBNET_REASON}"
+    ) in result.out
+
+
+def test_events_of_a_deleted_stack_by_id_find_the_failure_before_deletion(stubbed, run):
+    """For a deleted stack (by stack ID) the cause of the failure before the deletion is shown."""
+    stubber, clients = stubbed
+    deletion = [
+        event("web", "web", "DELETE_COMPLETE", 60),
+        event("web", "web", "DELETE_IN_PROGRESS", 50, "User Initiated"),
+    ]
+    gone = {"service_error_code": "ValidationError", "service_message": "Stack does not exist"}
+    stubber.add_response("describe_stacks", stack_description("web", "DELETE_COMPLETE"))
+    # The last operation (the deletion: no failure there), then the whole history.
+    stubber.add_client_error("list_stack_resources", **gone)
+    stubber.add_response("describe_stack_events", {"StackEvents": deletion + ROOT_EVENTS})
+    stubber.add_client_error("list_stack_resources", **gone)
+    stubber.add_response("describe_stack_events", {"StackEvents": deletion + ROOT_EVENTS})
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": NESTED_EVENTS}, {"StackName": stack_arn(NESTED)}
+    )
+    result = run("events", "--stack-name", stack_arn("web"), with_clients=clients)
+    assert result.code == 0
+    assert "web: DELETE_COMPLETE" in result.out
+    assert "resource: PublicSubnet (AWS::EC2::Subnet)" in result.out
+
+
+def test_root_cause_skips_cancellations_and_cascades_whatever_their_order():
+    """Cancellations and cascades logged before the real failure are not taken for the cause."""
+
+    def make(second, path, logical, reason):
+        when = T0 + timedelta(seconds=second)
+        kind = "AWS::EC2::Subnet"
+        return Event(
+            f"{logical}", when, "id", path, path, logical, "", kind, "CREATE_FAILED", reason
+        )
+
+    events = [
+        make(1, "web/Db", "Cluster", "Resource creation cancelled"),
+        make(2, "web", "DbStack", "Embedded stack x was not successfully created"),
+        make(3, "web/Net", "Subnet", "The CIDR is invalid"),
+    ]
+    assert root_cause(events).logical_id == "Subnet"
+    assert root_cause(events[:2]).logical_id == "Cluster"  # nothing better: the first failure
+    assert root_cause([]) is None
+
+
+def test_up_refuses_a_stack_in_rollback_complete(stubbed, up):
+    """`up` on a ROLLBACK_COMPLETE stack says to read the events and delete it first."""
+    stubber, clients = stubbed
+    stubber.add_response("describe_stacks", stack_description("web", "ROLLBACK_COMPLETE"))
+    result = up(with_clients=clients)
+    assert result.code == 1
+    assert "is in ROLLBACK_COMPLETE: its creation failed and it cannot be updated." in result.out
+    assert "python -m deploy down --stack-name" in result.out
+
+
+def test_preview_shows_nested_change_sets_and_flags_data_at_risk(stubbed, up, name):
+    """The preview lists each nested change set and warns about a replaced DB cluster."""
+    stubber, clients = stubbed
+    root_cs, net_cs, db_cs = (f"arn:aws:cloudformation:cs/{n}" for n in ("root", "net", "db"))
+
+    def change(action, logical, kind, replacement=None, nested=None):
+        detail = {"Action": action, "LogicalResourceId": logical, "ResourceType": kind}
+        detail |= {"Replacement": replacement} if replacement else {}
+        detail |= {"ChangeSetId": nested} if nested else {}
+        return {"Type": "Resource", "ResourceChange": detail}
+
+    def change_set(cs_id, stack, changes):
+        return {"ChangeSetId": cs_id, "StackId": stack_arn(stack), "Status": "CREATE_COMPLETE",
+                "ExecutionStatus": "AVAILABLE", "Changes": changes}  # fmt: skip
+
+    stubber.add_response(
+        "describe_stacks", stack_description(name, "UPDATE_COMPLETE", Parameters=[])
+    )
+    stubber.add_response(
+        "create_change_set",
+        {"Id": root_cs, "StackId": stack_arn(name)},
+        {"StackName": name, "ChangeSetName": ANY, "ChangeSetType": "UPDATE", "TemplateURL": ANY,
+         "Parameters": ANY, "Capabilities": ANY, "IncludeNestedStacks": True, "Tags": [],
+         "Description": ANY},
+    )  # fmt: skip
+    stubber.add_response("describe_change_set", change_set(root_cs, name, [
+        change("Modify", "NetworkStack", "AWS::CloudFormation::Stack", "False", net_cs),
+        change("Modify", "DatabaseStack", "AWS::CloudFormation::Stack", "False", db_cs),
+    ]))  # fmt: skip
+    stubber.add_response("describe_change_set", change_set(net_cs, "net", [
+        change("Add", "PrivateSubnet3", "AWS::EC2::Subnet"),
+    ]))  # fmt: skip
+    stubber.add_response("describe_change_set", change_set(db_cs, "db", [
+        change("Modify", "Cluster", "AWS::RDS::DBCluster", "True"),
+        change("Modify", "Writer", "AWS::RDS::DBInstance", "False"),
+        change("Remove", "AppSecret", "AWS::SecretsManager::Secret"),
+    ]))  # fmt: skip
+    result = up("--no-execute", with_clients=clients)
+    assert result.code == 0, result.out
+    assert f"Stack {name}/NetworkStack: 1 to add" in result.out
+    assert f"Stack {name}: 2 to modify" in result.out
+    assert f"Stack {name}/DatabaseStack: 2 to modify, 1 to remove" in result.out
+    assert "~ Modify  Cluster (AWS::RDS::DBCluster)  REPLACEMENT  !! DATA AT RISK" in result.out
+    assert "~ Modify  Writer (AWS::RDS::DBInstance)\n" in result.out
+    assert "WARNING: 2 change(s) replace or remove a stateful resource:" in result.out
+    assert f"{name}/DatabaseStack/AppSecret (AWS::SecretsManager::Secret) is removed" in result.out
+
+
+def test_throttled_calls_are_retried_with_jittered_backoff(stubbed, capsys):
+    """Two Throttling answers are waited out (growing random delays) and the command succeeds."""
+    stubber, clients = stubbed
+    for _ in range(2):
+        stubber.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400)
+    stubber.add_response("describe_stacks", stack_description("web", "UPDATE_COMPLETE"))
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    delays: list[float] = []
+    code = cli.main(["status", "--stack-name", "web"], clients=clients, sleep=delays.append)
+    assert code == 0
+    assert "web: UPDATE_COMPLETE" in capsys.readouterr().out
+    assert len(delays) == 2
+    assert 0 <= delays[0] <= 1.0 and 0 <= delays[1] <= 2.0  # full jitter under base * 2**n
+
+
+def test_throttling_that_never_ends_is_reported(stubbed, capsys):
+    """After the last attempt the throttling error reaches the edge as a one-line message."""
+    stubber, clients = stubbed
+    for _ in range(8):
+        stubber.add_client_error("describe_stacks", "Throttling", "Rate exceeded", 400)
+    code = cli.main(["status", "--stack-name", "web"], clients=clients, sleep=lambda s: None)
+    assert code == 1
+    assert (
+        "Error: AWS refused DescribeStacks (Throttling): Rate exceeded." in capsys.readouterr().out
+    )
