@@ -263,3 +263,103 @@ def test_throttling_that_never_ends_is_reported(stubbed, capsys):
     assert (
         "Error: AWS refused DescribeStacks (Throttling): Rate exceeded." in capsys.readouterr().out
     )
+
+
+DB_STACK = "web-DatabaseStack-9XYZ"
+DB_TEMPLATE = """\
+Resources:
+  Cluster:
+    Type: AWS::RDS::DBCluster
+    DeletionPolicy: Snapshot
+  Writer:
+    Type: AWS::RDS::DBInstance
+  Key:
+    Type: AWS::KMS::Key
+    DeletionPolicy: Retain
+"""
+
+
+@pytest.fixture
+def aurora(clients, name):
+    """A protected Aurora cluster on the local RDS API: the stack's writer plus a reader that
+    replica auto scaling added (not a stack resource)."""
+    rds = clients.rds
+    rds.create_db_cluster(
+        DBClusterIdentifier=name, Engine="aurora-mysql", MasterUsername="admin",
+        MasterUserPassword="password-1234", DeletionProtection=True,
+    )  # fmt: skip
+    for instance in (f"{name}-writer", f"application-autoscaling-{name}"):
+        rds.create_db_instance(
+            DBInstanceIdentifier=instance, DBClusterIdentifier=name, Engine="aurora-mysql",
+            DBInstanceClass="db.r6g.large",
+        )  # fmt: skip
+    return name
+
+
+def stub_down_plan(stubber, cluster: str) -> None:
+    """The calls `down` makes to learn the stack's resources and templates."""
+    stubber.add_response(
+        "describe_stacks",
+        stack_description("web", "UPDATE_COMPLETE", EnableTerminationProtection=True),
+    )
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": [
+        resource("DatabaseStack", "AWS::CloudFormation::Stack", stack_arn(DB_STACK)),
+    ]})  # fmt: skip
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": [
+        resource("Cluster", "AWS::RDS::DBCluster", cluster),
+        resource("Writer", "AWS::RDS::DBInstance", f"{cluster}-writer"),
+        resource("Key", "AWS::KMS::Key", "key-id"),
+    ]}, {"StackName": stack_arn(DB_STACK)})  # fmt: skip
+    stubber.add_response("get_template", {"TemplateBody": "Resources: {}\n"})
+    stubber.add_response("get_template", {"TemplateBody": DB_TEMPLATE})
+
+
+def test_down_refuses_protected_stacks_without_the_flag(stubbed, run, aurora):
+    """`down` on a protected stack says which flag turns protection off; nothing is deleted."""
+    stubber, clients = stubbed
+    stub_down_plan(stubber, aurora)
+    result = run("down", "--stack-name", "web", "--yes", with_clients=clients)
+    assert result.code == 1
+    assert "Stack web (termination protection) has deletion protection on." in result.out
+    assert "--disable-protection" in result.out
+    members = clients.rds.describe_db_clusters(DBClusterIdentifier=aurora)["DBClusters"][0]
+    assert len(members["DBClusterMembers"]) == 2
+
+
+def test_down_unprotects_removes_scaled_readers_and_says_what_is_kept(stubbed, run, aurora):
+    """With --disable-protection, `down` lifts both protections, deletes the auto-scaled reader
+    (the stack's own writer stays for CloudFormation), and lists the snapshot and the key."""
+    stubber, clients = stubbed
+    stub_down_plan(stubber, aurora)
+    stubber.add_response(
+        "update_termination_protection",
+        {"StackId": stack_arn("web")},
+        {"StackName": stack_arn("web"), "EnableTerminationProtection": False},
+    )
+    stubber.add_response("describe_stack_events", {"StackEvents": ROOT_EVENTS[:1]})
+    stubber.add_response("delete_stack", {}, {"StackName": stack_arn("web")})
+    stubber.add_response("describe_stack_events", {"StackEvents": [
+        event("web", "web", "DELETE_COMPLETE", 90),
+        event("web", "web", "DELETE_IN_PROGRESS", 80, "User Initiated"),
+        *ROOT_EVENTS[:1],
+    ]})  # fmt: skip
+    stubber.add_response("describe_stacks", stack_description("web", "DELETE_COMPLETE"))
+    stubber.add_client_error("list_stack_resources", "ValidationError", "Stack does not exist")
+    stubber.add_response("describe_stack_events", {"StackEvents": ROOT_EVENTS[:1]})
+    result = run(
+        "down", "--stack-name", "web", "--yes", "--disable-protection", with_clients=clients
+    )
+    assert result.code == 0, result.out
+    assert (
+        f"Readers added by auto scaling to {aurora}, deleted first: "
+        f"application-autoscaling-{aurora}" in result.out
+    )
+    assert (
+        "web/DatabaseStack/Cluster (AWS::RDS::DBCluster): a final snapshot is taken" in result.out
+    )
+    assert "web/DatabaseStack/Key (AWS::KMS::Key): it is retained" in result.out
+    assert "Termination protection turned off." in result.out
+    assert "Stack web: DELETE_COMPLETE" in result.out
+    cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=aurora)["DBClusters"][0]
+    assert cluster["DeletionProtection"] is False
+    assert [m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"]] == [f"{aurora}-writer"]
