@@ -36,17 +36,59 @@ def _port(name: str) -> int:
     return int(value)
 
 
+AWS_REGION = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+
 if PRODUCTION:
-    # Production settings (secret key from Secrets Manager, HTTPS) arrive with their own issue;
-    # until then production refuses to start on a development key.
-    if not env.get("DJANGO_SECRET_KEY"):
-        raise ImproperlyConfigured("DJANGO_ENV=production needs DJANGO_SECRET_KEY")
+    # Everything production cannot run without, reported at once rather than one per restart.
+    _required = ["DJANGO_ALLOWED_HOSTS", "DB_WRITER_HOST", "DB_NAME", "DB_SECRET_ID", "AWS_REGION"]
+    _missing = [name for name in _required if not env.get(name)]
+    if not (env.get("DJANGO_SECRET_KEY") or env.get("DJANGO_SECRET_KEY_SECRET_ID")):
+        _missing.append("DJANGO_SECRET_KEY or DJANGO_SECRET_KEY_SECRET_ID")
+    if _missing:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs these environment variables: " + ", ".join(_missing)
+        )
+
+if env.get("DJANGO_SECRET_KEY"):
     SECRET_KEY = env["DJANGO_SECRET_KEY"]
-else:
-    SECRET_KEY = env.get("DJANGO_SECRET_KEY", "development-only-key-never-used-in-production-0123")
+elif env.get("DJANGO_SECRET_KEY_SECRET_ID"):
+    from .aws import secret_string
+
+    SECRET_KEY = secret_string(env["DJANGO_SECRET_KEY_SECRET_ID"], region=AWS_REGION)
+elif not PRODUCTION:
+    SECRET_KEY = "development-only-key-never-used-in-production-0123456789"  # noqa: S105
+if PRODUCTION and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured(
+        "the Django secret key (DJANGO_SECRET_KEY or the secret DJANGO_SECRET_KEY_SECRET_ID) "
+        f"must be at least 50 characters; it has {len(SECRET_KEY)}"
+    )
 
 ALLOWED_HOSTS = _csv("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = _csv("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# -- HTTPS behind the ALB ----------------------------------------------------------------------
+# The ALB terminates TLS and says so in X-Forwarded-Proto; instances accept port 8000 from the
+# ALB's security group only, so the header cannot come from anyone else.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+_https = env.get("DJANGO_HTTPS", "true" if PRODUCTION else "false").lower()
+if _https not in ("true", "false"):
+    raise ImproperlyConfigured(f"DJANGO_HTTPS={_https!r} is not valid: use 'true' or 'false'")
+HTTPS = _https == "true"
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS include-subdomains and preload commit every subdomain of the domain, which the site
+    # does not own; the domain's owner decides that, not this application.
+    "security.W005",
+    "security.W021",
+]
+if PRODUCTION and not HTTPS:
+    # A stack without a certificate serves plain HTTP: exactly the HTTPS-only checks are off
+    # (HSTS, SSL redirect, secure session and CSRF cookies); the app says so at start-up.
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008", "security.W012", "security.W016"]
+SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "employees_site.db",  # first: its migrate (writer only, locked) replaces Django's
@@ -60,7 +102,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so the ALB's health check (Host = the instance's IP, plain HTTP) is answered before
+    # One JSON line per request, with the request id and the database aliases used.
+    "employees_site.logs.RequestLogMiddleware",
+    # So the ALB's health check (Host = the instance's IP, plain HTTP) is answered before
     # host validation or an HTTPS redirect can turn it away.
     "employees_site.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -93,7 +137,6 @@ TEMPLATES = [
 ]
 
 # -- databases -------------------------------------------------------------------------------
-AWS_REGION = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
 
 if env.get("DB_WRITER_HOST"):
     _missing = [name for name in ("DB_SECRET_ID", "DB_NAME") if not env.get(name)]
@@ -168,6 +211,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+if PRODUCTION:
+    # Hashed, compressed files, collected at build time and served by whitenoise with far-future
+    # cache headers; development keeps Django's plain storage and runserver's static serving.
+    _security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+    MIDDLEWARE.insert(_security + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
 # make run's demo superuser; Django's createsuperuser reads the same variable.
 DEMO_SUPERUSER_PASSWORD = env.get("DJANGO_SUPERUSER_PASSWORD", "")
@@ -175,6 +227,23 @@ DEMO_SUPERUSER_PASSWORD = env.get("DJANGO_SUPERUSER_PASSWORD", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "employees_site.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "employees_site.logs.JsonFormatter"},
+        "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json" if PRODUCTION else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "INFO" if PRODUCTION else "WARNING"},
+    "loggers": {
+        # Our access line covers every request; django.request keeps only server errors.
+        "django.request": {"level": "ERROR"},
+        "employees_site.requests": {"level": "INFO" if PRODUCTION else "WARNING"},
+    },
 }

@@ -14,9 +14,9 @@ import logging
 import threading
 from dataclasses import dataclass
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ImproperlyConfigured
+
+from .. import aws
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ class CredentialsError(ImproperlyConfigured):
 
 _cache: dict[str, Credentials] = {}  # secret id -> the credentials that last worked
 _lock = threading.Lock()
-_clients: dict[str | None, object] = {}
 
 
 def get(secret_id: str, *, region: str | None = None) -> Credentials:
@@ -67,36 +66,12 @@ def clear() -> None:
         _cache.clear()
 
 
-def client(region: str | None = None):
-    """The Secrets Manager client this process uses for ``region`` (one per region)."""
-    existing = _clients.get(region)
-    if existing is not None:
-        return existing
-    with _lock:
-        if region not in _clients:
-            # Endpoint and credentials come from boto3's own chain (AWS_ENDPOINT_URL in tests,
-            # the instance profile on EC2); the region is passed in from settings.
-            _clients[region] = boto3.client("secretsmanager", region_name=region)
-        return _clients[region]
-
-
 def _fetch(secret_id: str, region: str | None, stage: str) -> Credentials:
     try:
-        response = client(region).get_secret_value(SecretId=secret_id, VersionStage=stage)
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        raise CredentialsError(
-            f"cannot read database secret {secret_id!r} ({stage}): {code}. Check DB_SECRET_ID and "
-            f"that this role may call secretsmanager:GetSecretValue on it."
-        ) from None
-    except BotoCoreError as error:
-        raise CredentialsError(
-            f"cannot reach Secrets Manager for {secret_id!r}: {error.__class__.__name__}. "
-            f"Check AWS_REGION and the network path to the Secrets Manager endpoint."
-        ) from None
-    try:
-        value = json.loads(response["SecretString"])
+        value = json.loads(aws.secret_string(secret_id, region=region, stage=stage))
         credentials = Credentials(username=str(value["username"]), password=str(value["password"]))
+    except aws.SecretError as error:
+        raise CredentialsError(f"database credentials: {error}") from None
     except (KeyError, TypeError, ValueError):
         raise CredentialsError(
             f"database secret {secret_id!r} ({stage}) is not JSON with 'username' and 'password'"

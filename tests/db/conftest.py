@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
+from employees_site import aws
 from employees_site.db import credentials
 from tests.harness import mariadb
 from tests.harness.plugin import DB_SECRET_ID
@@ -22,7 +23,7 @@ def secret_calls(aws_server):
     def record(model, **kwargs):
         calls.append(model.name)
 
-    client = credentials.client(os.environ["AWS_REGION"])
+    client = aws.secrets_client(os.environ["AWS_REGION"])
     client.meta.events.register("before-call.secrets-manager", record)
     yield calls
     client.meta.events.unregister("before-call.secrets-manager", record)

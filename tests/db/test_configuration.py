@@ -10,7 +10,10 @@ from .conftest import manage
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"DB_SECRET_ID": "no/such/secret"}, "cannot read database secret 'no/such/secret'"),
+        (
+            {"DB_SECRET_ID": "no/such/secret"},
+            "database credentials: cannot read secret 'no/such/secret'",
+        ),
         ({"DB_WRITER_PORT": "1"}, "cannot reach database alias 'default' at 127.0.0.1:1"),
         ({"DB_WRITER_PORT": "1"}, "check DB_WRITER_HOST/DB_WRITER_PORT"),
         ({"DB_WRITER_PORT": "http"}, "DB_WRITER_PORT='http' is not a TCP port"),

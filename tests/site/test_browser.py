@@ -1,0 +1,100 @@
+"""The admin in a real browser (Debian's headless Chromium): log in, add, search, see it public."""
+
+import shutil
+import tempfile
+
+import pytest
+from django.contrib.auth import get_user_model
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as page
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+pytestmark = [
+    pytest.mark.skipif(
+        not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
+        reason="needs Debian's chromium and chromium-driver (make test installs them)",
+    ),
+    pytest.mark.django_db(transaction=True, databases=["default", "reader"]),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    profile = tempfile.mkdtemp(prefix="employees-chromium-")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _submit(browser, selector, condition):
+    """Click the submit control and wait until the next page shows ``condition``."""
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.CSS_SELECTOR, selector).click()
+    wait = WebDriverWait(browser, 15)
+    wait.until(page.staleness_of(old))
+    wait.until(condition)
+
+
+def _fill(browser, field_id, value):
+    field = browser.find_element(By.ID, field_id)
+    field.clear()
+    field.send_keys(value)
+
+
+def test_operator_adds_finds_and_publishes_an_employee(browser, live_server, wait_for_replica):
+    """Log in, get a clear error for a bad age, add the employee, find it, see it on /."""
+    get_user_model().objects.create_superuser("operator", "", "browser-pass-123")
+    wait_for_replica()
+
+    browser.get(f"{live_server.url}/admin/login/?next=/admin/")
+    _fill(browser, "id_username", "operator")
+    _fill(browser, "id_password", "browser-pass-123")
+    _submit(browser, "input[type=submit]", page.title_contains("Site administration"))
+
+    browser.get(f"{live_server.url}/admin/employees/employee/add/")
+    _fill(browser, "id_name", "Grace Hopper")
+    _fill(browser, "id_age", "12")
+    age_errors = (By.CSS_SELECTOR, ".field-age .errorlist")
+    _submit(browser, "input[name=_save]", page.presence_of_element_located(age_errors))
+    assert "greater than or equal to 16" in browser.find_element(*age_errors).text
+
+    _fill(browser, "id_age", "45")
+    messages = (By.CSS_SELECTOR, ".messagelist")
+    _submit(browser, "input[name=_save]", page.presence_of_element_located(messages))
+    assert "was added successfully" in browser.find_element(*messages).text
+
+    _fill(browser, "searchbar", "Grace")
+    _submit(browser, "#changelist-search input[type=submit]", page.url_contains("q=Grace"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
+    assert [row.find_element(By.CSS_SELECTOR, "th").text for row in rows] == ["Grace Hopper"]
+
+    browser.get(f"{live_server.url}/?q=Grace")
+    cells = browser.find_elements(By.CSS_SELECTOR, "tbody td:first-child")
+    assert [cell.text for cell in cells] == ["Grace Hopper"]
+    _submit(browser, "tbody td:first-child a", page.title_contains("Grace Hopper"))
+    assert browser.find_element(By.TAG_NAME, "h2").text == "Grace Hopper"

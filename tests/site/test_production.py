@@ -1,0 +1,196 @@
+"""Production settings, served by gunicorn with the repo's config against the MariaDB pair."""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from tests.harness.aws import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "employees.example.com"
+KEY_SECRET_ID = "test/employees/django-secret-key"
+
+# The served site uses the test database, which pytest-django creates only for marked tests.
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+
+
+@pytest.fixture(scope="module")
+def production_env(db_secret, django_db_setup, django_db_blocker):
+    """The environment of an instance: production, keys and hosts, the test database."""
+    import boto3
+
+    client = boto3.client("secretsmanager")
+    key = uuid.uuid4().hex * 2  # 64 characters
+    try:
+        client.create_secret(Name=KEY_SECRET_ID, SecretString=key)
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=KEY_SECRET_ID, SecretString=key)
+    with django_db_blocker.unblock():
+        database = connections["default"].settings_dict["NAME"]
+    return {
+        **os.environ,
+        "DJANGO_ENV": "production",
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_SECRET_KEY_SECRET_ID": KEY_SECRET_ID,
+        "DB_NAME": database,
+    }
+
+
+def _manage(env, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+class Gunicorn:
+    def __init__(self, env, log: Path):
+        self.port = free_port()
+        self.log = log
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "gunicorn", "-c", "employees_site/gunicorn.conf.py"),
+                    *("--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "2"),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
+
+    def get(self, path, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", path, headers={"Host": HOST, **(headers or {})})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def log_lines(self):
+        return [
+            json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")
+        ]
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+
+
+@pytest.fixture(scope="module")
+def static_files(production_env):
+    """collectstatic, as the instance build does, with the production (manifest) storage."""
+    result = _manage(production_env, "collectstatic", "--noinput", "--clear")
+    assert result.returncode == 0, result.stderr
+    return json.loads((ROOT / "staticfiles" / "staticfiles.json").read_text())["paths"]
+
+
+@pytest.fixture(scope="module")
+def https_site(production_env, static_files, tmp_path_factory):
+    server = Gunicorn(production_env, tmp_path_factory.mktemp("gunicorn") / "out.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def http_site(production_env, static_files, tmp_path_factory):
+    env = {**production_env, "DJANGO_HTTPS": "false"}
+    server = Gunicorn(env, tmp_path_factory.mktemp("gunicorn-http") / "out.log")
+    yield server
+    server.stop()
+
+
+def test_check_deploy_reports_no_issue(production_env):
+    """manage.py check --deploy passes with no issue in production, with and without HTTPS."""
+    for https in ("true", "false"):
+        result = _manage({**production_env, "DJANGO_HTTPS": https}, "check", "--deploy")
+        assert result.returncode == 0, result.stderr
+        assert "no issues" in result.stdout
+
+
+def test_missing_settings_are_named_at_once():
+    """Production without its environment fails naming every missing variable in one line."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "AWS_REGION"))}
+    result = _manage({**env, "DJANGO_ENV": "production"}, "check")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    for name in ("DJANGO_ALLOWED_HOSTS", "DB_WRITER_HOST", "DB_SECRET_ID", "DJANGO_SECRET_KEY"):
+        assert name in result.stderr
+
+
+def test_short_secret_key_is_refused(production_env):
+    """A secret key under 50 characters is refused, saying how long it must be."""
+    result = _manage({**production_env, "DJANGO_SECRET_KEY": "short"}, "check")
+    assert result.returncode == 1
+    assert "must be at least 50 characters" in result.stderr
+
+
+def test_alb_health_check_by_ip_over_http_gets_200(https_site):
+    """The ALB's check (Host = a private IP, plain HTTP) is answered 200, not 400 or 301."""
+    status, _, body = https_site.get("/healthz", {"Host": "10.0.12.34:8000"})
+    assert (status, body) == (200, b"ok\n")
+
+
+def test_plain_http_redirects_to_https_and_https_gets_hsts(https_site):
+    """/ over HTTP redirects to HTTPS; through the ALB's HTTPS it is served with HSTS."""
+    status, headers, _ = https_site.get("/")
+    assert status == 301 and headers["Location"] == f"https://{HOST}/"
+    status, headers, _ = https_site.get("/", {"X-Forwarded-Proto": "https"})
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_unknown_host_is_refused(https_site):
+    """A request for a host not in DJANGO_ALLOWED_HOSTS gets 400."""
+    assert https_site.get("/", {"Host": "evil.example", "X-Forwarded-Proto": "https"})[0] == 400
+
+
+def test_static_files_are_hashed_compressed_and_cached(https_site, static_files):
+    """Admin CSS is served under its hashed name, gzip-compressed, cached for ever."""
+    hashed = static_files["admin/css/base.css"]
+    assert hashed != "admin/css/base.css"
+    headers = {"Accept-Encoding": "gzip", "X-Forwarded-Proto": "https"}
+    status, headers, _ = https_site.get(f"/static/{hashed}", headers)
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    assert "immutable" in headers["Cache-Control"]
+
+
+def test_one_json_log_line_per_request_with_the_trace_id(https_site):
+    """Each request logs one JSON line with the ALB trace id, status, duration and aliases."""
+    trace = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
+    headers = {"X-Forwarded-Proto": "https", "X-Amzn-Trace-Id": trace}
+    status, response_headers, _ = https_site.get("/api/employees/", headers)
+    assert status == 200 and response_headers["X-Request-Id"] == trace
+    time.sleep(0.2)
+    lines = [line for line in https_site.log_lines() if line.get("request_id") == trace]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line["status"], line["path"], line["db"]) == (200, "/api/employees/", ["reader"])
+    assert line["duration_ms"] > 0
+
+
+def test_without_https_plain_http_is_served_and_the_start_up_says_so(http_site):
+    """DJANGO_HTTPS=false serves / over HTTP (no redirect) and warns once at start-up."""
+    status, headers, _ = http_site.get("/")
+    assert status == 200 and "Strict-Transport-Security" not in headers
+    warnings = [line for line in http_site.log_lines() if "DJANGO_HTTPS=false" in line["message"]]
+    assert len(warnings) == 1
