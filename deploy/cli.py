@@ -111,7 +111,7 @@ class Context:
     console: Console
     retry: Retrying
     sleep: Callable[[float], None]
-    confirm: Callable[[str], bool]
+    confirm: Callable[[str], bool] | None  # None: no one to ask (no terminal)
 
     def deployer(self) -> Deployer:
         return Deployer(
@@ -168,7 +168,7 @@ def cmd_up(ctx: Context) -> int:
         return 0
     if not args.yes:
         what = " (the preview shows data at risk)" if tree.dangerous else ""
-        if not ctx.console.tty or not sys.stdin.isatty():
+        if ctx.confirm is None:
             deployer.delete_change_set(change_set)
             raise ConfirmationRequired(what=what)
         if not ctx.confirm(f"Execute this change set on {args.stack_name}{what}? [y/N] "):
@@ -330,7 +330,7 @@ def cmd_down(ctx: Context) -> int:
     else:
         console.print("Nothing is kept: no resource has a Retain or Snapshot DeletionPolicy.")
     if not args.yes:
-        if not ctx.console.tty or not sys.stdin.isatty():
+        if ctx.confirm is None:
             raise ConfirmationRequired(what="")
         if not ctx.confirm(f"Delete stack {args.stack_name}? [y/N] "):
             console.print("Cancelled; nothing was deleted.")
@@ -485,6 +485,8 @@ def main(
     sleep: Callable[[float], None] = time.sleep,
     confirm: Callable[[str], bool] | None = None,
 ) -> int:
+    """Run one command; ``clients``, ``sleep`` and ``confirm`` (the yes/no question) are
+    injected by tests, and made here from the environment and the terminal otherwise."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
@@ -504,7 +506,7 @@ def main(
             console=console,
             retry=Retrying(sleep=sleep),
             sleep=sleep,
-            confirm=confirm or _ask,
+            confirm=confirm or (_ask if console.tty and sys.stdin.isatty() else None),
         )
         return args.handler(ctx)
     except Exception as error:

@@ -78,6 +78,9 @@ def up(run, bucket, name, templates, artifact_zip) -> Callable[..., Result]:
     """``up`` of the fixture stack with this test's bucket and stack name."""
 
     def up(*extra: str, template_dir: Path | None = None, **kwargs) -> Result:
+        """``--no-yes`` in ``extra`` leaves out the default ``--yes``."""
+        yes = [] if "--no-yes" in extra else ["--yes"]
+        extra = tuple(arg for arg in extra if arg != "--no-yes")
         return run(
             "up",
             "--stack-name",
@@ -89,7 +92,7 @@ def up(run, bucket, name, templates, artifact_zip) -> Callable[..., Result]:
             "--artifact",
             str(artifact_zip),
             "--skip-checks",
-            "--yes",
+            *yes,
             *extra,
             **kwargs,
         )

@@ -10,7 +10,7 @@ import pytest
 
 from deploy import cli
 
-from .conftest import REGION
+from .conftest import REGION, count_puts
 
 PROJECT = Path(__file__).resolve().parents[2]
 OUTPUTS_TEMPLATE = {
@@ -176,3 +176,28 @@ def test_bad_template_file_is_reported(run, tmp_path, bucket):
                  "--skip-checks", "--yes")  # fmt: skip
     assert result.code == 1
     assert "root.yaml: not a YAML or JSON template" in result.out
+
+
+def test_stale_templates_stop_up_before_any_upload(run, clients, bucket, templates, tmp_path):
+    """When `python -m infra build --check` fails, `up` prints its findings and uploads nothing.
+
+    The project dir here holds a stand-in `infra` whose check reports a stale template, as the
+    real one does when templates_out/ is behind infra/.
+    """
+    project = tmp_path / "project"
+    (project / "infra").mkdir(parents=True)
+    (project / "infra" / "__init__.py").write_text("")
+    (project / "infra" / "__main__.py").write_text(
+        "import sys\nprint('stale: templates_out/root.yaml differs from what infra/ builds')\n"
+        "sys.exit(1)\n"
+    )
+    puts = count_puts(clients.s3)
+    result = run(
+        "up", "--stack-name", "x", "--bucket", bucket, "--templates", str(templates),
+        "--project-dir", str(project), "--yes",
+    )  # fmt: skip
+    assert result.code == 1
+    assert "Pre-flight check failed: `python -m infra build --check` exited 1" in result.out
+    assert "stale: templates_out/root.yaml differs" in result.out
+    assert "Rebuild them with `python -m infra build`" in result.out
+    assert puts == []

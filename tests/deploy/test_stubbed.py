@@ -363,3 +363,30 @@ def test_down_unprotects_removes_scaled_readers_and_says_what_is_kept(stubbed, r
     cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=aurora)["DBClusters"][0]
     assert cluster["DeletionProtection"] is False
     assert [m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"]] == [f"{aurora}-writer"]
+
+
+def test_events_follow_streams_until_the_operation_ends(stubbed, run):
+    """`events --follow` polls until the stack leaves UPDATE_IN_PROGRESS, printing new events."""
+    stubber, clients = stubbed
+    started = event("web", "web", "UPDATE_IN_PROGRESS", 100, "User Initiated")
+    later = [
+        event("web", "web", "UPDATE_COMPLETE", 104),
+        event("web", "Topic", "UPDATE_COMPLETE", 103, type="AWS::SNS::Topic"),
+        event("web", "Topic", "UPDATE_IN_PROGRESS", 101, type="AWS::SNS::Topic"),
+    ]
+    stubber.add_response("describe_stacks", stack_description("web", "UPDATE_IN_PROGRESS"))
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    stubber.add_response("describe_stack_events", {"StackEvents": [started, *ROOT_EVENTS]})
+    stubber.add_response("describe_stack_events", {"StackEvents": [*later, started]})
+    stubber.add_response("describe_stacks", stack_description("web", "UPDATE_COMPLETE"))
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    stubber.add_response("describe_stack_events", {"StackEvents": [*later, started]})
+    result = run("events", "--stack-name", "web", "--follow", with_clients=clients)
+    assert result.code == 0, result.out
+    lines = result.out.splitlines()
+    assert [line.split()[1] for line in lines[:4]] == [
+        "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", "UPDATE_COMPLETE",
+    ]  # fmt: skip
+    assert "web/Topic" in lines[2]
+    assert lines[4] == "web: UPDATE_COMPLETE"
+    assert "ROLLBACK" not in result.out  # the earlier operation is history

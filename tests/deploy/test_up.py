@@ -120,3 +120,20 @@ def test_unknown_parameter_is_refused_before_anything_is_uploaded(up, clients):
         result.out
     )
     assert puts == []
+
+
+def test_answering_no_deletes_the_change_set(up, clients, name):
+    """Asked to confirm, a "no" deletes the change set and executes nothing (exit 1)."""
+    questions: list[str] = []
+    result = up("--no-yes", confirm=lambda q: questions.append(q) or False)
+    assert result.code == 1
+    assert "Cancelled; the change set was deleted." in result.out
+    assert questions == [f"Execute this change set on {name}? [y/N] "]
+    assert clients.cloudformation.list_change_sets(StackName=name)["Summaries"] == []
+
+
+def test_answering_yes_executes(up, clients, name):
+    """Asked to confirm, a "yes" executes the change set."""
+    result = up("--no-yes", confirm=lambda question: True)
+    assert result.code == 0, result.out
+    assert f"Stack {name}: CREATE_COMPLETE" in result.out
