@@ -170,12 +170,13 @@ class Server:
 class MariaDBPair:
     """Primary on 127.0.0.1:13306 (binlog, ROW, GTID) and read-only replica on 127.0.0.1:13307."""
 
-    def __init__(self, base_dir: Path | None = None):
-        # A fixed place under the temp dir, so a pair left by a killed run is found and stopped.
-        self.base_dir = Path(base_dir or Path(tempfile.gettempdir()) / "employees-test-mariadb")
+    def __init__(self, primary_port: int = PRIMARY_PORT, replica_port: int = REPLICA_PORT):
+        # A fixed place per port pair under the temp dir, so a pair left by a killed run is found
+        # and stopped, and the benchmarks' pair (other ports) can run beside the tests' pair.
+        self.base_dir = Path(tempfile.gettempdir()) / f"employees-mariadb-{primary_port}"
         user = "mysql" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
-        self.primary = Server("primary", PRIMARY_PORT, 1, self.base_dir / "primary", user)
-        self.replica = Server("replica", REPLICA_PORT, 2, self.base_dir / "replica", user)
+        self.primary = Server("primary", primary_port, 1, self.base_dir / "primary", user)
+        self.replica = Server("replica", replica_port, 2, self.base_dir / "replica", user)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -230,7 +231,7 @@ class MariaDBPair:
             f"GRANT REPLICATION SLAVE ON *.* TO '{_REPL_USER}'@'127.0.0.1'",
         )
         self.replica.execute(
-            f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={PRIMARY_PORT}, "
+            f"CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={self.primary.port}, "
             f"MASTER_USER='{_REPL_USER}', MASTER_PASSWORD='{_REPL_PASSWORD}', "
             "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
             "START SLAVE",
