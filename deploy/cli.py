@@ -41,7 +41,7 @@ from .exceptions import (
     TemplatesMissing,
     TerminationProtected,
 )
-from .packaging import Packager
+from .packaging import Packager, TemplateSet
 from .retry import Retrying
 
 logger = logging.getLogger(__name__)
@@ -79,8 +79,9 @@ class Clients:
 class Console:
     """User-facing output: event lines, and on a terminal a progress line kept at the bottom."""
 
-    def __init__(self, stream: TextIO, progress: Progress | None = None):
+    def __init__(self, stream: TextIO, progress: Progress | None = None, out: TextIO | None = None):
         self.stream = stream
+        self.out = out or stream
         self.tty = stream.isatty()
         self.progress = progress or Progress()
         self._status_shown = False
@@ -88,6 +89,11 @@ class Console:
     def print(self, text: str = "") -> None:
         self._clear_status()
         print(text, file=self.stream, flush=True)
+
+    def result(self, text: str) -> None:
+        """What the command produces (outputs, JSON): stdout even when the rest goes to stderr."""
+        self._clear_status()
+        print(text, file=self.out, flush=True)
 
     def events(self, events: list[Event]) -> None:
         self.progress.add(events)
@@ -142,12 +148,13 @@ def cmd_up(ctx: Context) -> int:
         console.print(f"Created bucket {args.bucket} (encrypted, versioned, public access blocked)")
 
     packager = Packager(clients.s3, args.bucket, clients.region, args.key_prefix, ctx.retry)
-    values = _package(ctx, packager, declared)
+    template_set, key = _package(ctx, packager, with_artifact="ArtifactKey" in declared)
+    values = _filled_in(args.bucket, template_set, key, declared)
     deployer = ctx.deployer()
     change_set_type, existing = deployer.change_set_type(args.stack_name)
     change_set = deployer.create_change_set(
         args.stack_name,
-        values.pop("_RootUrl"),
+        template_set.root_url,
         parameters(declared, {**given, **values}, existing),
         change_set_type,
         tags=dict(_pairs(args.tag, "--tag")),
@@ -181,10 +188,13 @@ def cmd_up(ctx: Context) -> int:
     return _print_outputs(ctx, deployer, outcome.stack)
 
 
-def _package(ctx: Context, packager: Packager, declared: dict[str, Any]) -> dict[str, str]:
+def _package(
+    ctx: Context, packager: Packager, *, with_artifact: bool
+) -> tuple[TemplateSet, str | None]:
+    """Upload the templates and (if asked) the app artifact; return where they are."""
     args, console = ctx.args, ctx.console
-    values: dict[str, str] = {}
-    if "ArtifactKey" in declared:
+    key = None
+    if with_artifact:
         if args.artifact:
             key = packager.artifact(artifact.read(args.artifact))
         elif args.artifact_key:
@@ -198,21 +208,24 @@ def _package(ctx: Context, packager: Packager, declared: dict[str, Any]) -> dict
         else:
             console.print(f"Building the app artifact from {args.project_dir.resolve()}")
             key = packager.artifact(artifact.build(args.project_dir))
-        values.update(ArtifactKey=key, ArtifactBucket=args.bucket)
     template_set = packager.templates(args.templates, args.root_template)
-    if "TemplatesBucket" in declared:
-        values["TemplatesBucket"] = args.bucket
-    if "TemplatesPrefix" in declared:
-        values["TemplatesPrefix"] = template_set.prefix
-    values = {k: v for k, v in values.items() if k in declared}
     console.print(
         f"Packaged to s3://{args.bucket}/: {len(packager.uploaded)} uploaded, "
         f"{len(packager.skipped)} already there"
     )
-    for key in packager.uploaded:
-        logger.info("uploaded s3://%s/%s", args.bucket, key)
-    values["_RootUrl"] = template_set.root_url
-    return values
+    for uploaded in packager.uploaded:
+        logger.info("uploaded s3://%s/%s", args.bucket, uploaded)
+    return template_set, key
+
+
+def _filled_in(
+    bucket: str, template_set: TemplateSet, artifact_key: str | None, declared: dict[str, Any]
+) -> dict[str, str]:
+    """The root parameters deploy fills in, for those the root template declares."""
+    values = {"TemplatesBucket": bucket, "TemplatesPrefix": template_set.prefix}
+    if artifact_key:
+        values |= {"ArtifactBucket": bucket, "ArtifactKey": artifact_key}
+    return {name: value for name, value in values.items() if name in declared}
 
 
 def cmd_console_bundle(ctx: Context) -> int:
@@ -223,20 +236,23 @@ def cmd_console_bundle(ctx: Context) -> int:
         clients.s3, args.bucket, clients.region, ctx.retry, create=args.create_bucket
     )
     packager = Packager(clients.s3, args.bucket, clients.region, args.key_prefix, ctx.retry)
-    values = _package(ctx, packager, {**declared, "ArtifactKey": {}, "TemplatesPrefix": {}})
+    # The artifact is uploaded even if this root does not take it yet: instances need it.
+    template_set, key = _package(ctx, packager, with_artifact=True)
     bundle = {
-        "TemplateURL": values.pop("_RootUrl"),
-        "Parameters": {"TemplatesBucket": args.bucket, **values},
+        "TemplateURL": template_set.root_url,
+        "Parameters": _filled_in(args.bucket, template_set, key, declared),
+        "Artifact": f"s3://{args.bucket}/{key}",
     }
     if args.json:
-        console.print(json.dumps(bundle, indent=2, sort_keys=True))
+        console.result(json.dumps(bundle, indent=2, sort_keys=True))
         return 0
-    console.print(f"In the CloudFormation console ({clients.region}): Create stack > With new")
-    console.print("resources > Template is ready > Amazon S3 URL:")
-    console.print(f"  {bundle['TemplateURL']}")
-    console.print("Then, on the parameters page:")
+    console.result(f"In the CloudFormation console ({clients.region}): Create stack > With new")
+    console.result("resources > Template is ready > Amazon S3 URL:")
+    console.result(f"  {bundle['TemplateURL']}")
+    console.result("Then, on the parameters page (the others are yours to choose):")
     for name, value in sorted(bundle["Parameters"].items()):
-        console.print(f"  {name}: {value}")
+        console.result(f"  {name}: {value}")
+    console.result(f"App artifact: {bundle['Artifact']}")
     return 0
 
 
@@ -245,19 +261,19 @@ def cmd_status(ctx: Context) -> int:
     stack = _existing(ctx, deployer)
     console = ctx.console
     reason = f" ({stack['StackStatusReason']})" if stack.get("StackStatusReason") else ""
+    nested = _nested_statuses(ctx, stack)
     if ctx.args.json:
-        children = _nested_statuses(ctx, stack)
-        console.print(
-            json.dumps(
-                {"StackName": stack["StackName"], "StackStatus": stack["StackStatus"],
-                 "StackId": stack["StackId"], "NestedStacks": children},
-                indent=2, sort_keys=True,
-            )
-        )  # fmt: skip
+        summary = {
+            "StackName": stack["StackName"],
+            "StackId": stack["StackId"],
+            "StackStatus": stack["StackStatus"],
+            "NestedStacks": nested,
+        }
+        console.result(json.dumps(summary, indent=2, sort_keys=True))
         return 0
-    console.print(f"{stack['StackName']}: {stack['StackStatus']}{reason}")
-    for path, status in _nested_statuses(ctx, stack).items():
-        console.print(f"  {path}: {status}")
+    console.result(f"{stack['StackName']}: {stack['StackStatus']}{reason}")
+    for path, status in nested.items():
+        console.result(f"  {path}: {status}")
     return 0
 
 
@@ -377,14 +393,14 @@ def _existing(ctx: Context, deployer: Deployer) -> dict[str, Any]:
 def _print_outputs(ctx: Context, deployer: Deployer, stack: dict[str, Any] | None) -> int:
     outputs = deployer.outputs(stack or {})
     if ctx.args.json:
-        ctx.console.print(json.dumps(outputs, indent=2, sort_keys=True))
+        ctx.console.result(json.dumps(outputs, indent=2, sort_keys=True))
     elif outputs:
         width = max(len(name) for name in outputs)
-        ctx.console.print("Outputs:")
+        ctx.console.result("Outputs:")
         for name, value in sorted(outputs.items()):
-            ctx.console.print(f"  {name:<{width}}  {value}")
+            ctx.console.result(f"  {name:<{width}}  {value}")
     else:
-        ctx.console.print("The stack has no outputs.")
+        ctx.console.result("The stack has no outputs.")
     return 0
 
 
@@ -492,7 +508,9 @@ def main(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    console = Console(sys.stdout)
+    # With --json, stdout carries the JSON only; progress and messages go to stderr.
+    console = Console(sys.stderr, out=sys.stdout) if getattr(args, "json", False) else None
+    console = console or Console(sys.stdout)
     try:
         if clients is None:
             # AWS_REGION is what the AWS SDKs and this project document; boto3's Session reads

@@ -22,6 +22,7 @@ _names = itertools.count(1)
 class Result:
     code: int
     out: str
+    err: str = ""
 
 
 @pytest.fixture
@@ -68,7 +69,8 @@ def run(capsys, clients) -> Callable[..., Result]:
             sleep=lambda seconds: None,
             **kwargs,
         )
-        return Result(code, capsys.readouterr().out)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
 
     return run
 

@@ -32,6 +32,14 @@ def test_outputs_prints_a_table_and_json(run, clients, name):
     assert values["TopicArn"].startswith("arn:aws:sns:")
 
 
+def test_up_json_prints_only_the_outputs_on_stdout(up, clients, name):
+    """`up --json` keeps stdout to the outputs' JSON (progress goes to stderr)."""
+    assert up("--json").code == 0
+    result = up("--json")
+    assert json.loads(result.out) == {}  # the local API keeps no outputs for change sets
+    assert f"Stack {name} is up to date" in result.err
+
+
 def test_status_and_events_of_a_deployed_stack(up, run, name):
     """`status` lists the nested stack; `events` merges root and nested events."""
     assert up().code == 0
@@ -80,9 +88,10 @@ def test_console_bundle_prints_the_values_to_paste(run, clients, bucket, templat
     args = ["console-bundle", "--bucket", bucket, "--templates", str(templates)]
     result = run(*args, "--artifact", str(artifact_zip), "--json")
     assert result.code == 0, result.out
-    bundle = json.loads(result.out[result.out.index("{") :])
+    bundle = json.loads(result.out)  # stdout holds the JSON only
     parameters = bundle["Parameters"]
     assert parameters["TemplatesBucket"] == bucket == parameters["ArtifactBucket"]
+    assert bundle["Artifact"] == f"s3://{bucket}/{parameters['ArtifactKey']}"
     clients.s3.head_object(Bucket=bucket, Key=parameters["ArtifactKey"])
     clients.s3.head_object(Bucket=bucket, Key=parameters["TemplatesPrefix"] + "network.yaml")
     assert bundle["TemplateURL"].endswith(".yaml")
