@@ -201,3 +201,32 @@ def test_demoted_writer_fails_writes_cleanly_and_drops_the_connection(operator, 
         mariadb_pair.primary.execute("SET GLOBAL read_only = OFF")
     assert _add(operator, "Promoted Polly").status_code == 302
     assert list(Employee.objects.values_list("name", flat=True)) == ["Promoted Polly"]
+
+
+def test_relations_between_writer_and_reader_objects_are_allowed():
+    """Objects read from either alias may be related; migrations are allowed on the writer only."""
+    from employees_site.db.router import PrimaryReplicaRouter
+
+    router = PrimaryReplicaRouter()
+    on_writer, on_reader = Employee(name="W", age=30), Employee(name="R", age=30)
+    on_writer._state.db, on_reader._state.db = "default", "reader"
+    assert router.allow_relation(on_writer, on_reader) is True
+    assert router.allow_migrate("default", "employees") is True
+    assert router.allow_migrate("reader", "employees") is False
+
+
+@pytest.mark.drill
+def test_readyz_reports_replica_lag_where_the_user_may_read_it(client, mariadb_pair):
+    """With a monitoring grant the replica's lag is reported; without it, null (not an error)."""
+    assert client.get("/readyz").json()["replica_lag_seconds"] is None  # db-level grants only
+    mariadb_pair.primary.execute("GRANT SLAVE MONITOR ON *.* TO 'app'@'127.0.0.1'")
+    mariadb_pair.wait_for_replica()
+    try:
+        connections["reader"].close()  # privileges are read at connect
+        body = client.get("/readyz").json()
+    finally:
+        mariadb_pair.primary.execute("REVOKE SLAVE MONITOR ON *.* FROM 'app'@'127.0.0.1'")
+        mariadb_pair.wait_for_replica()
+        connections["reader"].close()
+    assert body["ready"] is True
+    assert body["replica_lag_seconds"] == 0.0
