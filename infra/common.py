@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from troposphere import Parameter, Template
+from awacs import kms
+from awacs.aws import Allow, Principal, Statement
+from troposphere import Parameter, Sub, Template
 
 INTERFACE = "AWS::CloudFormation::Interface"
 
@@ -54,3 +56,45 @@ def parameter_label(template: Template, name: str) -> str:
     """The console label of one parameter (its name when it has none)."""
     labels = template.metadata.get(INTERFACE, {}).get("ParameterLabels", {})
     return labels.get(name, {}).get("default", name)
+
+
+def account_root() -> Principal:
+    """This account as a principal: in a key policy, it delegates to the account's IAM policies."""
+    return Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
+
+
+def key_admin_statement() -> Statement:
+    """Key policy statement: the account administers the key (never uses it) by named actions."""
+    return Statement(
+        Sid="AccountAdministersKey",
+        Effect=Allow,
+        Principal=account_root(),
+        Action=[
+            kms.CancelKeyDeletion,
+            kms.DescribeKey,
+            kms.DisableKey,
+            kms.EnableKey,
+            kms.EnableKeyRotation,
+            kms.GetKeyPolicy,
+            kms.GetKeyRotationStatus,
+            kms.ListGrants,
+            kms.ListKeyRotations,
+            kms.ListResourceTags,
+            kms.PutKeyPolicy,
+            kms.RevokeGrant,
+            kms.ScheduleKeyDeletion,
+            kms.TagResource,
+            kms.UntagResource,
+            kms.UpdateKeyDescription,
+        ],
+        # In a key policy "*" means this key.
+        Resource=["*"],
+    )
+
+
+def checkov_skip(*checks: str) -> dict:
+    """Resource Metadata that skips checkov checks: pairs of (check id, one-line reason)."""
+    if len(checks) % 2 or not all(checks):
+        raise ValueError(f"checkov_skip takes (check id, reason) pairs, got {checks!r}")
+    pairs = zip(checks[::2], checks[1::2], strict=True)
+    return {"checkov": {"skip": [{"id": check, "comment": reason} for check, reason in pairs]}}

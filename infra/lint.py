@@ -214,7 +214,7 @@ def checkov(paths: Sequence[Path], executable: str | None) -> CheckovReport:
         for check in results.get("skipped_checks", []):
             skipped.append(
                 f"{_checked_file(check, paths)}: {check['check_id']} on {check['resource']}: "
-                f"{check.get('suppress_comment') or 'no reason given'}"
+                f"{_suppress_comment(check) or 'no reason given'}"
             )
         for path in results.get("parsing_errors", []):
             findings.append(Finding("checkov", "parse-error", path, None, "could not parse"))
@@ -228,3 +228,10 @@ def _checked_file(check: dict, paths: Sequence[Path]) -> str:
         if Path(reported).name == Path(path).name:
             return str(path)
     return reported
+
+
+def _suppress_comment(check: dict) -> str | None:
+    """The reason of a skip: top-level in some checkov versions, under check_result in others."""
+    return check.get("suppress_comment") or (check.get("check_result") or {}).get(
+        "suppress_comment"
+    )

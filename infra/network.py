@@ -48,7 +48,7 @@ from troposphere.iam import Policy, Role
 from troposphere.kms import Key
 from troposphere.logs import LogGroup
 
-from .common import add_parameter, set_parameter_groups
+from .common import add_parameter, key_admin_statement, set_parameter_groups
 
 # Output names: the root wires these into the other stacks.
 VPC_ID = "VpcId"
@@ -56,6 +56,7 @@ VPC_CIDR = "VpcCidr"
 PUBLIC_SUBNET_IDS = "PublicSubnetIds"
 PRIVATE_SUBNET_IDS = "PrivateSubnetIds"
 ISOLATED_SUBNET_IDS = "IsolatedSubnetIds"
+AZ_COUNT = "AzCount"
 
 # Subnet tiers in the order their CIDR blocks are carved from the VPC block.
 TIERS = ("public", "private", "isolated")
@@ -344,35 +345,10 @@ def _add_isolated_routing(template: Template) -> None:
 
 
 def _flow_log_key_policy() -> PolicyDocument:
-    account_root = Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
-            Statement(
-                Sid="AccountAdministersKey",
-                Effect=Allow,
-                Principal=account_root,
-                Action=[
-                    kms.CancelKeyDeletion,
-                    kms.DescribeKey,
-                    kms.DisableKey,
-                    kms.EnableKey,
-                    kms.EnableKeyRotation,
-                    kms.GetKeyPolicy,
-                    kms.GetKeyRotationStatus,
-                    kms.ListGrants,
-                    kms.ListKeyRotations,
-                    kms.ListResourceTags,
-                    kms.PutKeyPolicy,
-                    kms.RevokeGrant,
-                    kms.ScheduleKeyDeletion,
-                    kms.TagResource,
-                    kms.UntagResource,
-                    kms.UpdateKeyDescription,
-                ],
-                # In a key policy "*" means this key.
-                Resource=["*"],
-            ),
+            key_admin_statement(),
             Statement(
                 Sid="CloudWatchLogsUsesKey",
                 Effect=Allow,
@@ -523,6 +499,10 @@ def build(params: NetworkParams) -> Template:
     template.add_output(Output(VPC_ID, Description="ID of the VPC", Value=Ref("Vpc")))
     template.add_output(
         Output(VPC_CIDR, Description="IPv4 block of the VPC", Value=GetAtt("Vpc", "CidrBlock"))
+    )
+    # Stacks that place resources per AZ (database instances) index Fn::GetAZs with this.
+    template.add_output(
+        Output(AZ_COUNT, Description="Number of Availability Zones spanned", Value=Ref("AzCount"))
     )
     for name, tier, what in (
         (PUBLIC_SUBNET_IDS, "public", "public subnets (load balancer, NAT)"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from troposphere import GetAtt, Output, Ref, Sub, Template, encode_to_dict
 from troposphere.cloudformation import Stack
 
-from . import network
+from . import database, network, security
 from .common import add_parameter, parameter_groups, parameter_label, set_parameter_groups
 
 TEMPLATES_BUCKET = "TemplatesBucket"
@@ -33,10 +33,17 @@ class RootParams:
     """Build options of every stack, one field per child stack."""
 
     network: network.NetworkParams = field(default_factory=network.NetworkParams)
+    security: security.SecurityParams = field(default_factory=security.SecurityParams)
+    database: database.DatabaseParams = field(default_factory=database.DatabaseParams)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.network, network.NetworkParams):
-            raise ValueError(f"network must be NetworkParams, got {self.network!r}")
+        for name, kind in (
+            ("network", network.NetworkParams),
+            ("security", security.SecurityParams),
+            ("database", database.DatabaseParams),
+        ):
+            if not isinstance(getattr(self, name), kind):
+                raise ValueError(f"{name} must be {kind.__name__}, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,19 @@ class RootOutput:
     source: Wire
 
 
-OUTPUTS = (RootOutput(VPC_ID, "ID of the VPC", Wire("network", network.VPC_ID)),)
+OUTPUTS = (
+    RootOutput(VPC_ID, "ID of the VPC", Wire("network", network.VPC_ID)),
+    *(
+        RootOutput(name, description, Wire("database", name))
+        for name, description in (
+            (database.WRITER_ENDPOINT, "Aurora cluster (writer) endpoint: DB_WRITER_HOST"),
+            (database.READER_ENDPOINT, "Aurora reader endpoint: DB_READER_HOST"),
+            (database.DB_PORT_OUTPUT, "MySQL port of both endpoints: DB_WRITER_PORT/READER_PORT"),
+            (database.DB_NAME, "Application database name: DB_NAME"),
+            (database.DB_SECRET_ARN, "ARN of the RDS-managed master secret: DB_SECRET_ID"),
+        )
+    ),
+)
 
 
 def logical_id(stack: str) -> str:
@@ -88,7 +107,23 @@ def children(params: RootParams) -> list[Child]:
     RootOutput. Its other parameters become root parameters with its own labels and groups.
     A stack may only take outputs of stacks listed before it, so the wiring cannot loop.
     """
-    return [Child("network", network.build(params.network))]
+    return [
+        Child("network", network.build(params.network)),
+        Child(
+            "security",
+            security.build(params.security),
+            wiring={"VpcId": Wire("network", network.VPC_ID)},
+        ),
+        Child(
+            "database",
+            database.build(params.database),
+            wiring={
+                "IsolatedSubnetIds": Wire("network", network.ISOLATED_SUBNET_IDS),
+                "AzCount": Wire("network", network.AZ_COUNT),
+                database.DB_SECURITY_GROUP_ID: Wire("security", security.DB_SECURITY_GROUP_ID),
+            },
+        ),
+    ]
 
 
 def build(params: RootParams) -> Template:

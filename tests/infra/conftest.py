@@ -20,6 +20,18 @@ def network(templates: dict[str, dict]) -> dict:
 
 
 @pytest.fixture(scope="session")
+def security(templates: dict[str, dict]) -> dict:
+    """The security stack's template."""
+    return templates["security"]
+
+
+@pytest.fixture(scope="session")
+def database(templates: dict[str, dict]) -> dict:
+    """The database stack's template."""
+    return templates["database"]
+
+
+@pytest.fixture(scope="session")
 def root_template(templates: dict[str, dict]) -> dict:
     """The root stack's template."""
     return templates["root"]

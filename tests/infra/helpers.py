@@ -77,6 +77,9 @@ def conditions(template: dict, parameters: dict[str, str]) -> dict[str, bool]:
             ((function, argument),) = node.items()
             if function == "Ref":
                 return values[argument]
+            if function == "Fn::FindInMap":
+                table, first, second = (truth(item) for item in argument)
+                return template["Mappings"][table][first][second]
             if function == "Condition":
                 return truth(declared[argument])
             if function == "Fn::Equals":
@@ -116,3 +119,17 @@ def resolve(node: object, truth: dict[str, bool]) -> object:
 
 
 _NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def security_group_rules(template: dict, group: str, direction: str) -> list[dict]:
+    """Every ingress or egress rule of a security group: inline ones and separate resources.
+
+    ``direction`` is "Ingress" or "Egress". A separate rule names its group by GetAtt or Ref.
+    """
+    declared = template["Resources"][group]["Properties"].get(f"SecurityGroup{direction}", [])
+    separate = [
+        resource["Properties"]
+        for resource in resources(template, f"AWS::EC2::SecurityGroup{direction}").values()
+        if resource["Properties"]["GroupId"] in ({"Fn::GetAtt": [group, "GroupId"]}, {"Ref": group})
+    ]
+    return [*declared, *separate]

@@ -7,7 +7,7 @@ import re
 import pytest
 from troposphere import Equals, Output, Ref, Template
 
-from infra import network, root
+from infra import database, network, root, security
 from infra.common import INTERFACE, add_parameter
 
 from .helpers import refs, resources
@@ -200,3 +200,35 @@ def test_root_params_reject_a_wrong_child_params_type():
     """RootParams takes each child's own params dataclass, nothing else."""
     with pytest.raises(ValueError, match="NetworkParams"):
         root.RootParams(network={"vpc_prefix_length": 16})
+
+
+def test_database_takes_isolated_subnets_azs_and_its_group_from_earlier_stacks(root_template):
+    """The database gets the isolated subnets and AZ count of the network, its group from
+    the security stack: never a subnet or group the console user types."""
+    passed = root_template["Resources"]["DatabaseStack"]["Properties"]["Parameters"]
+    assert passed["IsolatedSubnetIds"] == {
+        "Fn::GetAtt": ["NetworkStack", f"Outputs.{network.ISOLATED_SUBNET_IDS}"]
+    }
+    assert passed["AzCount"] == {"Fn::GetAtt": ["NetworkStack", f"Outputs.{network.AZ_COUNT}"]}
+    assert passed[database.DB_SECURITY_GROUP_ID] == {
+        "Fn::GetAtt": ["SecurityStack", f"Outputs.{security.DB_SECURITY_GROUP_ID}"]
+    }
+
+
+def test_security_groups_live_in_the_vpc_of_the_network_stack(root_template):
+    """The security stack's groups are created in the network stack's VPC."""
+    passed = root_template["Resources"]["SecurityStack"]["Properties"]["Parameters"]
+    assert passed["VpcId"] == {"Fn::GetAtt": ["NetworkStack", f"Outputs.{network.VPC_ID}"]}
+
+
+def test_root_outputs_the_database_connection_values(root_template):
+    """WriterEndpoint, ReaderEndpoint, DbPort, DbName and DbSecretArn come from the database."""
+    for name in ("WriterEndpoint", "ReaderEndpoint", "DbPort", "DbName", "DbSecretArn"):
+        assert root_template["Outputs"][name]["Value"] == {
+            "Fn::GetAtt": ["DatabaseStack", f"Outputs.{name}"]
+        }
+
+
+def test_database_rules_are_checked_at_the_root(root_template):
+    """The reader capacity Rule is hoisted to the root, before any stack is created."""
+    assert "DbReaderCapacityInOrder" in root_template["Rules"]

@@ -1,0 +1,594 @@
+"""The database stack: Aurora MySQL 3, a writer plus readers across AZs, in the isolated subnets.
+
+Storage, Performance Insights and the master secret are encrypted with the stack's own KMS key,
+which outlives the stack so that retained snapshots stay restorable. RDS creates and rotates the
+master secret (``ManageMasterUserPassword``): no rotation Lambda and no transform, which nested
+change sets cannot take. Readers are the template's (a parameter, 0 to 15) plus, when enabled,
+those Application Auto Scaling adds on reader CPU. The latter live outside the stack: RDS creates
+them, so deleting the stack has to remove them first (the deploy tool's ``down`` does).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from awacs import kms
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.sts import AssumeRole
+from troposphere import (
+    Equals,
+    FindInMap,
+    GetAtt,
+    GetAZs,
+    If,
+    Or,
+    Output,
+    Ref,
+    Select,
+    Sub,
+    Tags,
+    Template,
+)
+from troposphere.applicationautoscaling import (
+    PredefinedMetricSpecification,
+    ScalableTarget,
+    ScalingPolicy,
+    TargetTrackingScalingPolicyConfiguration,
+)
+from troposphere.iam import Role
+from troposphere.kms import Key
+from troposphere.rds import (
+    DBCluster,
+    DBClusterParameterGroup,
+    DBInstance,
+    DBSubnetGroup,
+    MasterUserSecret,
+)
+
+from .common import (
+    account_root,
+    add_parameter,
+    key_admin_statement,
+    set_parameter_groups,
+)
+from .security import DB_PORT
+
+# Output names: the root wires these into the app and monitoring stacks and its own outputs.
+WRITER_ENDPOINT = "WriterEndpoint"
+READER_ENDPOINT = "ReaderEndpoint"
+DB_PORT_OUTPUT = "DbPort"
+DB_NAME = "DbName"
+DB_SECRET_ARN = "DbSecretArn"  # noqa: S105 (an output name, not a secret)
+DB_KMS_KEY_ARN = "DbKmsKeyArn"
+DB_SECURITY_GROUP_ID = "DbSecurityGroupId"
+DB_CLUSTER_ID = "DbClusterId"
+
+ENGINE = "aurora-mysql"
+PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"
+MAX_READERS = 15
+MAX_AZS = 3
+# Condition names.
+THREE_AZS = "ThreeAzs"
+READER_AUTO_SCALING = "ReaderAutoScalingEnabled"
+READERS_MAPPING = "ReadersByCount"
+
+# Instance classes offered in the console: Graviton memory-optimized classes that support
+# Performance Insights and are offered for Aurora MySQL 3 in every commercial Region.
+INSTANCE_CLASSES = (
+    "db.r6g.large",
+    "db.r6g.xlarge",
+    "db.r6g.2xlarge",
+    "db.r6g.4xlarge",
+    "db.r6g.8xlarge",
+)
+# Aurora MySQL 3.10 is a long-term support release (Aurora user guide, "Long-term support (LTS)
+# and beta releases for Amazon Aurora MySQL"); 3.10.4 is its patch of 2026-03-30.
+ENGINE_VERSION = "8.0.mysql_aurora.3.10.4"
+_ENGINE_VERSION = re.compile(r"^8\.0\.mysql_aurora\.3\.\d{2}\.\d+$")
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
+PERFORMANCE_INSIGHTS_DAYS = (7, 731)
+MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+
+
+@dataclass(frozen=True)
+class DatabaseParams:
+    """Build options of the database stack (fixed per build, not per deployment)."""
+
+    engine_version: str = ENGINE_VERSION
+    database_name: str = "employees"
+    master_username: str = "employees_admin"
+    monitoring_interval: int = 60
+    performance_insights_days: int = 7
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.engine_version, str) or not _ENGINE_VERSION.match(
+            self.engine_version
+        ):
+            raise ValueError(
+                f"engine_version={self.engine_version!r} is not an Aurora MySQL 3 version "
+                "such as 8.0.mysql_aurora.3.10.4"
+            )
+        for name in ("database_name", "master_username"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not _IDENTIFIER.match(value):
+                raise ValueError(
+                    f"{name}={value!r} must be 1 to 16 letters, digits or underscores, "
+                    "starting with a letter"
+                )
+        if self.monitoring_interval not in MONITORING_INTERVALS:
+            raise ValueError(
+                f"monitoring_interval={self.monitoring_interval!r} must be one of "
+                f"{MONITORING_INTERVALS} (seconds; enhanced monitoring is always on)"
+            )
+        if self.performance_insights_days not in PERFORMANCE_INSIGHTS_DAYS:
+            raise ValueError(
+                f"performance_insights_days={self.performance_insights_days!r} must be one of "
+                f"{PERFORMANCE_INSIGHTS_DAYS}"
+            )
+
+
+def reader_condition(index: int) -> str:
+    """Name of the condition under which reader ``index`` (1-based) exists."""
+    return f"HasReader{index}"
+
+
+def _add_parameters(template: Template) -> None:
+    add_parameter(
+        template,
+        "IsolatedSubnetIds",
+        label="Isolated subnets",
+        description="Subnets without any route out of the VPC, one per AZ, for the database.",
+        constraint_description="must be IDs of existing subnets",
+        Type="List<AWS::EC2::Subnet::Id>",
+    )
+    add_parameter(
+        template,
+        "AzCount",
+        label="Availability Zones",
+        description="How many AZs the isolated subnets span (the first ones of Fn::GetAZs).",
+        constraint_description="must be 2 or 3",
+        Type="String",
+        AllowedValues=["2", "3"],
+    )
+    add_parameter(
+        template,
+        DB_SECURITY_GROUP_ID,
+        label="Database security group",
+        description="Security group of the cluster: 3306 from the app instances only.",
+        constraint_description="must be the ID of an existing security group",
+        Type="AWS::EC2::SecurityGroup::Id",
+    )
+    add_parameter(
+        template,
+        "DbInstanceClass",
+        label="DB instance class",
+        description="Instance class of the writer and of every reader (auto-scaled ones too).",
+        constraint_description="must be one of the listed Graviton memory-optimized classes",
+        Type="String",
+        Default=INSTANCE_CLASSES[0],
+        AllowedValues=list(INSTANCE_CLASSES),
+    )
+    add_parameter(
+        template,
+        "DbReaderCount",
+        label="Readers",
+        description=(
+            "Reader instances besides the writer, spread over the AZs. 0 leaves no failover "
+            "target: the reader endpoint then serves from the writer."
+        ),
+        constraint_description=f"must be a whole number from 0 to {MAX_READERS}",
+        Type="String",
+        Default="1",
+        AllowedValues=[str(count) for count in range(MAX_READERS + 1)],
+    )
+    add_parameter(
+        template,
+        "DbBackupRetentionDays",
+        label="Backup retention (days)",
+        description="Days of automated backups (point-in-time recovery window).",
+        constraint_description="must be from 7 to 35",
+        Type="Number",
+        Default=7,
+        MinValue=7,
+        MaxValue=35,
+    )
+    add_parameter(
+        template,
+        "DbDeletionProtection",
+        label="Deletion protection",
+        description=(
+            "true: the cluster cannot be deleted, by the stack or anyone, until this is "
+            "changed to false by a stack update."
+        ),
+        constraint_description="must be true or false",
+        Type="String",
+        Default="true",
+        AllowedValues=["true", "false"],
+    )
+    add_parameter(
+        template,
+        "DbReaderAutoScaling",
+        label="Reader auto scaling",
+        description="Enabled: Aurora adds and removes readers to hold reader CPU at the target.",
+        constraint_description="must be Enabled or Disabled",
+        Type="String",
+        Default="Enabled",
+        AllowedValues=["Enabled", "Disabled"],
+    )
+    add_parameter(
+        template,
+        "DbReaderMinCapacity",
+        label="Auto scaling: minimum readers",
+        description="Fewest readers auto scaling keeps (readers this stack creates count).",
+        constraint_description=f"must be from 0 to {MAX_READERS}",
+        Type="Number",
+        Default=1,
+        MinValue=0,
+        MaxValue=MAX_READERS,
+    )
+    add_parameter(
+        template,
+        "DbReaderMaxCapacity",
+        label="Auto scaling: maximum readers",
+        description="Most readers auto scaling may reach (readers this stack creates count).",
+        constraint_description=f"must be from 1 to {MAX_READERS}",
+        Type="Number",
+        Default=4,
+        MinValue=1,
+        MaxValue=MAX_READERS,
+    )
+    add_parameter(
+        template,
+        "DbReaderCpuTarget",
+        label="Auto scaling: reader CPU target (%)",
+        description="Average reader CPU utilization that auto scaling holds.",
+        constraint_description="must be from 20 to 90",
+        Type="Number",
+        Default=60,
+        MinValue=20,
+        MaxValue=90,
+    )
+    set_parameter_groups(
+        template,
+        [
+            (
+                "Database",
+                [
+                    "DbInstanceClass",
+                    "DbReaderCount",
+                    "DbBackupRetentionDays",
+                    "DbDeletionProtection",
+                    "DbReaderAutoScaling",
+                    "DbReaderMinCapacity",
+                    "DbReaderMaxCapacity",
+                    "DbReaderCpuTarget",
+                ],
+            ),
+            ("Database wiring", ["IsolatedSubnetIds", "AzCount", DB_SECURITY_GROUP_ID]),
+        ],
+    )
+
+
+def _add_conditions(template: Template) -> None:
+    template.add_condition(THREE_AZS, Equals(Ref("AzCount"), "3"))
+    template.add_condition(READER_AUTO_SCALING, Equals(Ref("DbReaderAutoScaling"), "Enabled"))
+    # Reader n exists when the count is n or more. A mapping row per count says which readers
+    # exist: one independent Fn::Equals per reader keeps cfn-lint's condition solver fast
+    # (Equals on the count itself made it weigh every combination of 16 values).
+    template.add_mapping(
+        READERS_MAPPING,
+        {
+            str(count): {
+                f"Reader{index}": "true" if index <= count else "false"
+                for index in range(1, MAX_READERS + 1)
+            }
+            for count in range(MAX_READERS + 1)
+        },
+    )
+    for index in range(1, MAX_READERS + 1):
+        template.add_condition(
+            reader_condition(index),
+            Equals(FindInMap(READERS_MAPPING, Ref("DbReaderCount"), f"Reader{index}"), "true"),
+        )
+
+
+def _add_rules(template: Template) -> None:
+    template.add_rule(
+        "DbReaderCapacityInOrder",
+        {
+            "RuleCondition": Equals(Ref("DbReaderAutoScaling"), "Enabled"),
+            "Assertions": [
+                {
+                    "Assert": _min_not_above_max(),
+                    "AssertDescription": (
+                        "Auto scaling: minimum readers must not exceed maximum readers"
+                    ),
+                }
+            ],
+        },
+    )
+
+
+def _min_not_above_max() -> object:
+    """Rule assertion "min <= max" for two numbers 0..15 (Rules have no comparison function):
+    for each max value m, min is one of 0..m."""
+    options = []
+    for high in range(1, MAX_READERS + 1):
+        options.append(
+            {
+                "Fn::And": [
+                    Equals(Ref("DbReaderMaxCapacity"), str(high)),
+                    {
+                        "Fn::Contains": [
+                            [str(low) for low in range(high + 1)],
+                            Ref("DbReaderMinCapacity"),
+                        ]
+                    },
+                ]
+            }
+        )
+    # Fn::Or takes at most 10 conditions: nest the 15 options in two levels.
+    return Or(Or(*options[:8]), Or(*options[8:]))
+
+
+def _key_policy() -> PolicyDocument:
+    via = [
+        Sub(f"{service}.${{AWS::Region}}.${{AWS::URLSuffix}}")
+        for service in ("rds", "secretsmanager")
+    ]
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            key_admin_statement(),
+            Statement(
+                Sid="AccountUsesKeyThroughRdsAndSecretsManager",
+                Effect=Allow,
+                Principal=account_root(),
+                Action=[
+                    kms.CreateGrant,
+                    kms.Decrypt,
+                    kms.DescribeKey,
+                    kms.Encrypt,
+                    kms.GenerateDataKey,
+                    kms.GenerateDataKeyWithoutPlaintext,
+                    kms.ReEncryptFrom,
+                    kms.ReEncryptTo,
+                ],
+                Resource=["*"],
+                # Only on behalf of RDS (storage, Performance Insights) and Secrets Manager (the
+                # master secret), for principals of this account whose IAM policies allow it.
+                # One StringEquals with both keys: two StringEquals elements would be one JSON
+                # key, and the second would silently replace the first.
+                Condition=Condition(
+                    StringEquals(
+                        {"kms:ViaService": via, "kms:CallerAccount": Ref("AWS::AccountId")}
+                    )
+                ),
+            ),
+        ],
+    )
+
+
+def _add_key(template: Template) -> None:
+    template.add_resource(
+        Key(
+            "DbKey",
+            Description=Sub("Aurora storage, Performance Insights and secret of ${AWS::StackName}"),
+            EnableKeyRotation=True,
+            PendingWindowInDays=30,
+            KeyPolicy=_key_policy(),
+            # Retained with the stack's snapshots: a snapshot is useless without its key.
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+
+
+def _add_monitoring_role(template: Template) -> None:
+    template.add_resource(
+        Role(
+            "MonitoringRole",
+            AssumeRolePolicyDocument=PolicyDocument(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Effect=Allow,
+                        Principal=Principal("Service", "monitoring.rds.amazonaws.com"),
+                        Action=[AssumeRole],
+                        Condition=Condition(
+                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+                        ),
+                    )
+                ],
+            ),
+            # The AWS managed policy of enhanced monitoring: it only writes to the RDSOSMetrics
+            # log group.
+            ManagedPolicyArns=[
+                Sub(
+                    "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                    "AmazonRDSEnhancedMonitoringRole"
+                )
+            ],
+        )
+    )
+
+
+def _add_cluster(template: Template, params: DatabaseParams) -> None:
+    template.add_resource(
+        DBSubnetGroup(
+            "DbSubnetGroup",
+            DBSubnetGroupDescription=Sub("Isolated subnets of ${AWS::StackName}"),
+            SubnetIds=Ref("IsolatedSubnetIds"),
+        )
+    )
+    template.add_resource(
+        DBClusterParameterGroup(
+            "DbClusterParameterGroup",
+            Description=Sub("TLS-only Aurora MySQL 3 with the slow query log, ${AWS::StackName}"),
+            Family=PARAMETER_GROUP_FAMILY,
+            Parameters={
+                "require_secure_transport": "ON",
+                "slow_query_log": "1",
+                "long_query_time": "1",
+                # FILE: the log export to CloudWatch Logs reads the log files.
+                "log_output": "FILE",
+            },
+        )
+    )
+    key_arn = GetAtt("DbKey", "Arn")
+    template.add_resource(
+        DBCluster(
+            "DbCluster",
+            Engine=ENGINE,
+            EngineVersion=params.engine_version,
+            # Fail rather than slip into paid RDS Extended Support when the version ages out.
+            EngineLifecycleSupport="open-source-rds-extended-support-disabled",
+            DatabaseName=params.database_name,
+            MasterUsername=params.master_username,
+            ManageMasterUserPassword=True,
+            MasterUserSecret=MasterUserSecret(KmsKeyId=key_arn),
+            Port=DB_PORT,
+            DBSubnetGroupName=Ref("DbSubnetGroup"),
+            VpcSecurityGroupIds=[Ref(DB_SECURITY_GROUP_ID)],
+            DBClusterParameterGroupName=Ref("DbClusterParameterGroup"),
+            StorageEncrypted=True,
+            KmsKeyId=key_arn,
+            EnableIAMDatabaseAuthentication=True,
+            BackupRetentionPeriod=Ref("DbBackupRetentionDays"),
+            DeletionProtection=Ref("DbDeletionProtection"),
+            CopyTagsToSnapshot=True,
+            EnableCloudwatchLogsExports=["error", "slowquery"],
+            Tags=Tags(Name=Sub("${AWS::StackName}-db")),
+            DeletionPolicy="Snapshot",
+            UpdateReplacePolicy="Snapshot",
+        )
+    )
+
+
+def _az(index: int) -> object:
+    """The AZ of instance ``index`` (0 = writer): round robin over the stack's AZs."""
+    if index % MAX_AZS == index % 2:
+        return Select(index % 2, GetAZs(""))
+    return If(THREE_AZS, Select(index % MAX_AZS, GetAZs("")), Select(index % 2, GetAZs("")))
+
+
+def _instance(name: str, index: int, params: DatabaseParams, **extra: object) -> DBInstance:
+    return DBInstance(
+        name,
+        Engine=ENGINE,
+        DBClusterIdentifier=Ref("DbCluster"),
+        DBInstanceClass=Ref("DbInstanceClass"),
+        AvailabilityZone=_az(index),
+        PubliclyAccessible=False,
+        # 3.10 is an LTS release: AWS advises against automatic minor upgrades, which would
+        # move it off the LTS (3.10.0 release notes). LTS patches are applied deliberately.
+        AutoMinorVersionUpgrade=False,
+        EnablePerformanceInsights=True,
+        PerformanceInsightsKMSKeyId=GetAtt("DbKey", "Arn"),
+        PerformanceInsightsRetentionPeriod=params.performance_insights_days,
+        MonitoringInterval=params.monitoring_interval,
+        MonitoringRoleArn=GetAtt("MonitoringRole", "Arn"),
+        Tags=Tags(Name=Sub(f"${{AWS::StackName}}-{name}")),
+        # Aurora snapshots are taken of the cluster (its policy is Snapshot), never of an
+        # instance: an instance holds no data of its own.
+        DeletionPolicy="Delete",
+        UpdateReplacePolicy="Delete",
+        **extra,
+    )
+
+
+def _add_instances(template: Template, params: DatabaseParams) -> None:
+    template.add_resource(_instance("WriterInstance", 0, params, PromotionTier=0))
+    for index in range(1, MAX_READERS + 1):
+        template.add_resource(
+            _instance(
+                f"ReaderInstance{index}",
+                index,
+                params,
+                # Promoted before auto-scaled readers, which Aurora puts in tier 15.
+                PromotionTier=1,
+                Condition=reader_condition(index),
+            )
+        )
+
+
+def _add_auto_scaling(template: Template) -> None:
+    template.add_resource(
+        ScalableTarget(
+            "ReaderScalableTarget",
+            Condition=READER_AUTO_SCALING,
+            # Aurora Auto Scaling needs the writer to exist and the cluster to be available.
+            DependsOn="WriterInstance",
+            ServiceNamespace="rds",
+            ScalableDimension="rds:cluster:ReadReplicaCount",
+            ResourceId=Sub("cluster:${DbCluster}"),
+            MinCapacity=Ref("DbReaderMinCapacity"),
+            MaxCapacity=Ref("DbReaderMaxCapacity"),
+        )
+    )
+    template.add_resource(
+        ScalingPolicy(
+            "ReaderCpuScalingPolicy",
+            Condition=READER_AUTO_SCALING,
+            PolicyName=Sub("${AWS::StackName}-reader-cpu"),
+            PolicyType="TargetTrackingScaling",
+            ScalingTargetId=Ref("ReaderScalableTarget"),
+            TargetTrackingScalingPolicyConfiguration=TargetTrackingScalingPolicyConfiguration(
+                PredefinedMetricSpecification=PredefinedMetricSpecification(
+                    PredefinedMetricType="RDSReaderAverageCPUUtilization"
+                ),
+                TargetValue=Ref("DbReaderCpuTarget"),
+                # A new reader takes minutes to come up; do not add another meanwhile.
+                ScaleOutCooldown=300,
+                ScaleInCooldown=600,
+            ),
+        )
+    )
+
+
+def _add_outputs(template: Template, params: DatabaseParams) -> None:
+    for name, description, value in (
+        (
+            WRITER_ENDPOINT,
+            "Cluster (writer) endpoint: the host of Django's default alias",
+            GetAtt("DbCluster", "Endpoint.Address"),
+        ),
+        (
+            READER_ENDPOINT,
+            "Reader endpoint, balanced over the readers: the host of the reader alias",
+            GetAtt("DbCluster", "ReadEndpoint.Address"),
+        ),
+        (DB_PORT_OUTPUT, "MySQL port of both endpoints", GetAtt("DbCluster", "Endpoint.Port")),
+        (DB_NAME, "Name of the application database", params.database_name),
+        (
+            DB_SECRET_ARN,
+            "ARN of the master secret RDS manages and rotates (JSON: username, password)",
+            GetAtt("DbCluster", "MasterUserSecret.SecretArn"),
+        ),
+        (DB_KMS_KEY_ARN, "ARN of the KMS key of storage and secret", GetAtt("DbKey", "Arn")),
+        (DB_SECURITY_GROUP_ID, "ID of the cluster's security group", Ref(DB_SECURITY_GROUP_ID)),
+        (DB_CLUSTER_ID, "Identifier of the DB cluster (for alarms)", Ref("DbCluster")),
+    ):
+        template.add_output(Output(name, Description=description, Value=value))
+
+
+def build(params: DatabaseParams) -> Template:
+    """The database stack's template."""
+    template = Template(
+        Description=(
+            "employees platform: database. Aurora MySQL 3, a writer and readers across AZs in "
+            "isolated subnets, KMS-encrypted, RDS-managed secret, reader auto scaling."
+        )
+    )
+    template.set_version("2010-09-09")
+    _add_parameters(template)
+    _add_conditions(template)
+    _add_rules(template)
+    _add_key(template)
+    _add_monitoring_role(template)
+    _add_cluster(template, params)
+    _add_instances(template, params)
+    _add_auto_scaling(template)
+    _add_outputs(template, params)
+    return template
