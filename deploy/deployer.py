@@ -24,6 +24,7 @@ from .exceptions import (
     StackBusy,
     StackFailed,
     StackInRollbackComplete,
+    StackNeedsRollbackFix,
 )
 from .retry import Retrying
 
@@ -91,6 +92,8 @@ class Deployer:
         status = stack["StackStatus"]
         if status == "ROLLBACK_COMPLETE":
             raise StackInRollbackComplete(stack=stack_name)
+        if status == "UPDATE_ROLLBACK_FAILED":
+            raise StackNeedsRollbackFix(stack=stack_name)
         if status.endswith("_IN_PROGRESS"):
             raise StackBusy(stack=stack_name, status=status)
         return "UPDATE", stack

@@ -74,6 +74,15 @@ class StackInRollbackComplete(DeployError):
     )
 
 
+class StackNeedsRollbackFix(DeployError):
+    fmt = (
+        "Stack {stack} is UPDATE_ROLLBACK_FAILED: a rollback could not finish and the stack "
+        "cannot be updated. Read why with `python -m deploy events --stack-name {stack}`, fix "
+        "the resource it names, then run `aws cloudformation continue-update-rollback "
+        "--stack-name {stack}` and `up` again."
+    )
+
+
 class StackBusy(DeployError):
     fmt = (
         "Stack {stack} is {status}: another operation is running. Watch it with "

@@ -180,14 +180,23 @@ def test_root_cause_skips_cancellations_and_cascades_whatever_their_order():
     assert root_cause([]) is None
 
 
-def test_up_refuses_a_stack_in_rollback_complete(stubbed, up):
-    """`up` on a ROLLBACK_COMPLETE stack says to read the events and delete it first."""
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("ROLLBACK_COMPLETE", "is in ROLLBACK_COMPLETE: its creation failed and it cannot be "
+         "updated. Read why with `python -m deploy events --stack-name {name}`, delete it with "
+         "`python -m deploy down --stack-name {name}`"),
+        ("UPDATE_ROLLBACK_FAILED", "run `aws cloudformation continue-update-rollback"),
+        ("UPDATE_IN_PROGRESS", "is UPDATE_IN_PROGRESS: another operation is running."),
+    ],
+)  # fmt: skip
+def test_up_refuses_stacks_it_cannot_update(stubbed, up, name, status, message):
+    """`up` on a stack that cannot take a change set says why and what to do next."""
     stubber, clients = stubbed
-    stubber.add_response("describe_stacks", stack_description("web", "ROLLBACK_COMPLETE"))
+    stubber.add_response("describe_stacks", stack_description(name, status))
     result = up(with_clients=clients)
     assert result.code == 1
-    assert "is in ROLLBACK_COMPLETE: its creation failed and it cannot be updated." in result.out
-    assert "python -m deploy down --stack-name" in result.out
+    assert message.format(name=name) in result.out
 
 
 def test_preview_shows_nested_change_sets_and_flags_data_at_risk(stubbed, up, name):
