@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
-from .mariadb import ServiceError
+from . import process
 
 REGION = "us-east-1"
 # moto accepts any credentials; these make boto3 sign requests without looking for real ones.
@@ -40,33 +38,23 @@ class MotoServer:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20) -> MotoServer:
-        self.process = subprocess.Popen(
+        self.process = process.start(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            ready=self._answers,
+            name=f"moto server on port {self.port}",
+            timeout=timeout,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServiceError(f"moto server exited at start-up (port {self.port} taken?)")
-            try:
-                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):
-                    return self
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.05)
-        self.stop()
-        raise ServiceError(f"moto server did not answer on port {self.port} in {timeout}s")
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):
+                return True
+        except (urllib.error.URLError, ConnectionError):
+            return False
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        process.stop(self.process, timeout=10)
 
     def reset(self) -> None:
         """Forget every resource (moto's own reset endpoint)."""

@@ -24,6 +24,9 @@ from pathlib import Path
 
 import MySQLdb
 
+from . import process
+from .process import ServiceError
+
 PRIMARY_PORT = 13306
 REPLICA_PORT = 13307
 APP_USER = "app"
@@ -55,10 +58,6 @@ max_connections = 300
 """
 _PRIMARY_CONFIG = "log_bin = {datadir}/binlog\nbinlog_format = ROW\n"
 _REPLICA_CONFIG = "read_only = ON\nrelay_log = {datadir}/relay\n"
-
-
-class ServiceError(RuntimeError):
-    """A test service could not be installed, started or reached."""
 
 
 @dataclass
@@ -112,37 +111,24 @@ class Server:
         if self.running:
             return
         _check_port_free(self.port)
-        self.process = subprocess.Popen(
+        self.process = process.start(
             [_binary("mariadbd"), f"--defaults-file={self.config}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            ready=self._accepts_connections,
+            name=self.name,
+            timeout=timeout,
+            diagnose=lambda: f":\n{self._log_tail()}",
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ServiceError(f"{self.name} exited at start-up:\n{self._log_tail()}")
-            try:
-                self.admin().close()
-                return
-            except MySQLdb.OperationalError:
-                time.sleep(0.05)
-        self.stop()
-        raise ServiceError(
-            f"{self.name} did not accept connections in {timeout}s:\n{self._log_tail()}"
-        )
+
+    def _accepts_connections(self) -> bool:
+        try:
+            self.admin().close()
+            return True
+        except MySQLdb.OperationalError:
+            return False
 
     def stop(self, timeout: float = 30) -> None:
         """Shut down cleanly (SIGTERM), killing the process if it does not stop in time."""
-        if not self.running:
-            return
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
+        process.stop(self.process, timeout)
 
     def admin(self) -> MySQLdb.Connection:
         """A root connection over the unix socket, autocommit on."""

@@ -3,7 +3,6 @@
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
+from tests.harness import process
 from tests.harness.aws import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,29 +52,32 @@ def _manage(env, *args):
 
 
 class Gunicorn:
+    """The site under gunicorn with the repo's config, on a free loopback port."""
+
     def __init__(self, env, log: Path):
         self.port = free_port()
         self.log = log
         with open(log, "wb") as out:
-            self.process = subprocess.Popen(
+            self.process = process.start(
                 [
                     *(sys.executable, "-m", "gunicorn", "-c", "employees_site/gunicorn.conf.py"),
                     *("--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "2"),
                 ],
+                ready=self._healthy,
+                name="gunicorn",
+                timeout=30,
+                diagnose=lambda: f":\n{log.read_text()}",
                 cwd=ROOT,
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if self.get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
+
+    def _healthy(self) -> bool:
+        try:
+            return self.get("/healthz")[0] == 200
+        except OSError:
+            return False
 
     def get(self, path, headers=None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -91,8 +94,7 @@ class Gunicorn:
         ]
 
     def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(30)
+        process.stop(self.process)
 
 
 @pytest.fixture(scope="module")
