@@ -44,6 +44,7 @@ _IGNORED = shutil.ignore_patterns(
     ".ruff_cache",
     "*.sqlite3",
     "node_modules",
+    "staticfiles",
 )
 
 

@@ -330,15 +330,15 @@ def cmd_down(ctx: Context) -> int:
     if stack is None:
         console.print(f"No stack {args.stack_name} in {clients.region}: nothing to delete.")
         return 0
-    plan, _ = teardown.plan(clients.cloudformation, clients.rds, stack, ctx.retry)
+    plan = teardown.plan(clients.cloudformation, clients.rds, stack, ctx.retry)
     if plan.protected_stack and not args.disable_protection:
         raise TerminationProtected(what=f"Stack {args.stack_name} (termination protection)")
     if plan.protected_clusters and not args.disable_protection:
         raise TerminationProtected(what="DB cluster " + ", ".join(plan.protected_clusters))
     console.print(f"Deleting stack {args.stack_name} ({stack['StackStatus']}) in {clients.region}.")
     for cluster, readers in plan.extra_readers.items():
-        console.print(f"Readers added by auto scaling to {cluster}, deleted first: "
-                      + ", ".join(readers))  # fmt: skip
+        added = ", ".join(readers)
+        console.print(f"Readers added by auto scaling to {cluster}, deleted first: {added}")
     if plan.kept:
         console.print("Kept after deletion:")
         for line in plan.kept:
@@ -382,11 +382,7 @@ def _declared(root_path: Path) -> dict[str, Any]:
 def _existing(ctx: Context, deployer: Deployer) -> dict[str, Any]:
     stack = deployer.stack(ctx.args.stack_name)
     if stack is None:
-        raise StackNotFound(
-            stack=ctx.args.stack_name,
-            region=ctx.clients.region,
-            command="aws cloudformation list-stacks",
-        )
+        raise StackNotFound(stack=ctx.args.stack_name, region=ctx.clients.region)
     return stack
 
 

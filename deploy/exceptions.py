@@ -63,7 +63,10 @@ class ArtifactBuildFailed(DeployError):
 
 
 class StackNotFound(DeployError):
-    fmt = "No stack {stack} in {region}. Check --stack-name and --region (`{command}` lists none)."
+    fmt = (
+        "No stack {stack} in {region}. Check --stack-name and --region (a deleted stack is "
+        "found by its stack ID only)."
+    )
 
 
 class StackInRollbackComplete(DeployError):

@@ -71,9 +71,8 @@ def resources(cloudformation: Any, stack_id: str, path: str, retry: Retrying) ->
             return found
 
 
-def plan(
-    cloudformation: Any, rds: Any, stack: dict[str, Any], retry: Retrying
-) -> tuple[Plan, list[Resource]]:
+def plan(cloudformation: Any, rds: Any, stack: dict[str, Any], retry: Retrying) -> Plan:
+    """Read the stack's resources, templates and DB clusters; change nothing."""
     all_resources = resources(cloudformation, stack["StackId"], stack["StackName"], retry)
     result = Plan(protected_stack=bool(stack.get("EnableTerminationProtection")))
     stacks = {stack["StackId"]: stack["StackName"]} | {
@@ -103,7 +102,7 @@ def plan(
         )
         if extra:
             result.extra_readers[cluster_id] = extra
-    return result, all_resources
+    return result
 
 
 def unprotect_clusters(rds: Any, clusters: list[str], retry: Retrying) -> None:
