@@ -399,3 +399,74 @@ def test_events_follow_streams_until_the_operation_ends(stubbed, run):
     assert "web/Topic" in lines[2]
     assert lines[4] == "web: UPDATE_COMPLETE"
     assert "ROLLBACK" not in result.out  # the earlier operation is history
+
+
+def test_failed_update_streams_nested_events_and_prints_the_root_cause(stubbed, up, name):
+    """`up` follows root and nested events while the update runs, then names the nested
+    resource that failed (not the parent's cascade) and exits 1 after the rollback."""
+    stubber, clients = stubbed
+    nested = f"{name}-NetworkStack-1ABC"
+    root_cs, net_cs = "arn:aws:cloudformation:cs/root", "arn:aws:cloudformation:cs/net"
+    old = event(name, name, "UPDATE_COMPLETE", 0)
+    net = {"type": "AWS::CloudFormation::Stack", "physical": stack_arn(nested)}
+    subnet = {"type": "AWS::EC2::Subnet"}
+    root_first = [
+        event(name, "NetworkStack", "UPDATE_IN_PROGRESS", 11, **net),
+        event(name, name, "UPDATE_IN_PROGRESS", 10, "User Initiated"),
+        old,
+    ]
+    root_then = [
+        event(name, name, "UPDATE_ROLLBACK_COMPLETE", 40),
+        event(name, "NetworkStack", "UPDATE_FAILED", 30,
+              f"Embedded stack {stack_arn(nested)} was not successfully updated.", **net),
+        *root_first,
+    ]  # fmt: skip
+    nested_first = [
+        event(nested, "PublicSubnet", "UPDATE_FAILED", 20, SUBNET_REASON, **subnet),
+        event(nested, nested, "UPDATE_IN_PROGRESS", 12, "User Initiated"),
+        event(nested, nested, "CREATE_COMPLETE", 1),  # history: before this operation
+    ]
+    nested_then = [event(nested, nested, "UPDATE_ROLLBACK_COMPLETE", 35), *nested_first]
+
+    stubber.add_response("describe_stacks", stack_description(name, "UPDATE_COMPLETE"))
+    stubber.add_response("create_change_set", {"Id": root_cs, "StackId": stack_arn(name)})
+    stubber.add_response("describe_change_set", {
+        "ChangeSetId": root_cs, "StackId": stack_arn(name), "Status": "CREATE_COMPLETE",
+        "Changes": [{"Type": "Resource", "ResourceChange": {
+            "Action": "Modify", "LogicalResourceId": "NetworkStack",
+            "ResourceType": "AWS::CloudFormation::Stack", "ChangeSetId": net_cs}}],
+    })  # fmt: skip
+    stubber.add_response("describe_change_set", {
+        "ChangeSetId": net_cs, "StackId": stack_arn(nested), "Status": "CREATE_COMPLETE",
+        "Changes": [{"Type": "Resource", "ResourceChange": {
+            "Action": "Modify", "LogicalResourceId": "PublicSubnet",
+            "ResourceType": "AWS::EC2::Subnet", "Replacement": "True"}}],
+    })  # fmt: skip
+    stubber.add_response("describe_stack_events", {"StackEvents": [old]})
+    stubber.add_response("execute_change_set", {}, {"ChangeSetName": root_cs})
+    stubber.add_response("describe_stack_events", {"StackEvents": root_first})
+    stubber.add_response("describe_stack_events", {"StackEvents": nested_first})
+    stubber.add_response("describe_stacks", stack_description(name, "UPDATE_IN_PROGRESS"))
+    stubber.add_response("describe_stack_events", {"StackEvents": root_then})
+    stubber.add_response("describe_stack_events", {"StackEvents": nested_then})
+    stubber.add_response("describe_stacks", stack_description(name, "UPDATE_ROLLBACK_COMPLETE"))
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": [
+        resource("NetworkStack", "AWS::CloudFormation::Stack", stack_arn(nested)),
+    ]})  # fmt: skip
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    stubber.add_response("describe_stack_events", {"StackEvents": root_then})
+    stubber.add_response("describe_stack_events", {"StackEvents": nested_then})
+
+    result = up(with_clients=clients)
+    assert result.code == 1
+    assert "~ Modify  PublicSubnet (AWS::EC2::Subnet)  REPLACEMENT\n" in result.out
+    streamed = [line for line in result.out.splitlines() if line.startswith("09:00:")]
+    assert [line.split()[1] for line in streamed] == [
+        "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_FAILED",
+        "UPDATE_FAILED", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
+    ]  # fmt: skip
+    assert f"{name}/NetworkStack/PublicSubnet" in streamed[3]
+    assert f"Error: Update of stack {name} failed (UPDATE_ROLLBACK_COMPLETE)." in result.out
+    assert "  resource: PublicSubnet (AWS::EC2::Subnet)\n" in result.out
+    assert f"  stack:    {name}/NetworkStack ({stack_arn(nested)})" in result.out
+    assert "rolled back to its previous state" in result.out
