@@ -66,14 +66,11 @@ class Clients:
             raise NoRegion()
         # botocore's own "standard" retries first; Retrying adds longer jittered waits on top.
         config = Config(retries={"mode": "standard", "max_attempts": 5})
-        make = lambda name: session.client(name, config=config)  # noqa: E731
-        return cls(
-            region=session.region_name,
-            cloudformation=make("cloudformation"),
-            s3=make("s3"),
-            sts=make("sts"),
-            rds=make("rds"),
-        )
+        made = {
+            name: session.client(name, config=config)
+            for name in ("cloudformation", "s3", "sts", "rds")
+        }
+        return cls(region=session.region_name, **made)
 
 
 class Console:
