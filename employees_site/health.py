@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from .db.routing import READER, WRITER, reader_health
+from .db.routing import READER, WRITER, describe_error, reader_health
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ def healthz() -> HttpResponse:
     return HttpResponse(b"ok\n", content_type="text/plain")
 
 
-def _ping(alias: str) -> str | None:
-    """None when ``alias`` answers, else a short reason (no host names: the body is public)."""
+def _ping(alias: str) -> Exception | None:
+    """None when ``alias`` answers, else the error (logged in full, shown only by class/code)."""
     connection = connections[alias]
     try:
         with connection.cursor() as cursor:
@@ -41,8 +41,7 @@ def _ping(alias: str) -> str | None:
     except (DatabaseError, OSError) as error:
         logger.warning("readyz: %s failed: %s", alias, error)
         connection.close()
-        code = error.args[0] if error.args and isinstance(error.args[0], int) else None
-        return f"{error.__class__.__name__}{f' {code}' if code else ''}"
+        return error
 
 
 def _replica_lag(alias: str) -> float | None:
@@ -76,12 +75,13 @@ def readyz() -> JsonResponse:
     if reader_error is None:
         reader_health.succeeded()
     else:
-        reader_health.failed(OSError(reader_error), settings.DATABASE_READER_COOLDOWN)
+        reader_health.failed(reader_error, settings.DATABASE_READER_COOLDOWN)
+    # The body is public: it names the error's class and code, never a host.
     checks = {
-        "writer": "up" if writer_error is None else f"down ({writer_error})",
+        "writer": "up" if writer_error is None else f"down ({describe_error(writer_error)})",
         "reader": "up"
         if reader_error is None
-        else f"{'fallback' if writer_error is None else 'down'} ({reader_error})",
+        else f"{'fallback' if writer_error is None else 'down'} ({describe_error(reader_error)})",
     }
     body = {
         "ready": writer_error is None and reader_error is None,

@@ -9,7 +9,7 @@ from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from . import routing
-from .routing import READER, WRITER
+from .routing import READER, WRITER, describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class RoutingMiddleware:
         else:
             for alias in (WRITER, READER):
                 connections[alias].close_if_unusable_or_obsolete()
-        logger.warning("database unavailable (%s %s); answered 503", type(exception).__name__, code)
+        logger.warning("database unavailable (%s); answered 503", describe_error(exception))
         message = "The database is briefly unavailable; please retry in a few seconds."
         if request.path.startswith("/api/"):
             response = JsonResponse({"error": {"message": message}}, status=503)

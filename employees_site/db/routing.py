@@ -123,7 +123,7 @@ class ReaderHealth:
         if was_up:
             logger.warning(
                 "reader unreachable (%s); reads go to the writer, next try in %ss",
-                _describe(error),
+                describe_error(error),
                 cooldown,
             )
 
@@ -136,7 +136,8 @@ class ReaderHealth:
             logger.warning("reader reachable again; reads return to it")
 
 
-def _describe(error: Exception) -> str:
+def describe_error(error: Exception) -> str:
+    """The error's class and, for a database error, its code: never a message or a host."""
     code = error.args[0] if error.args and isinstance(error.args[0], int) else None
     return f"{error.__class__.__name__} {code}" if code else error.__class__.__name__
 
