@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from awacs import kms
 from awacs.aws import Allow, Principal, Statement
-from troposphere import Parameter, Sub, Template
+from troposphere import AWSHelperFn, Parameter, Sub, Template
 
 INTERFACE = "AWS::CloudFormation::Interface"
 
@@ -98,3 +98,18 @@ def checkov_skip(*checks: str) -> dict:
         raise ValueError(f"checkov_skip takes (check id, reason) pairs, got {checks!r}")
     pairs = zip(checks[::2], checks[1::2], strict=True)
     return {"checkov": {"skip": [{"id": check, "comment": reason} for check, reason in pairs]}}
+
+
+def from_properties(kind: type, title: str, properties: dict, **attributes: object) -> object:
+    """A troposphere resource from plain property dicts (troposphere builds and validates the
+    nested property objects), plus resource attributes such as Condition or DeletionPolicy."""
+    # from_dict refuses an intrinsic function where it expects a list (Ref of a List<...>
+    # parameter); those are set afterwards, as keyword arguments would be.
+    plain = {k: v for k, v in properties.items() if not isinstance(v, AWSHelperFn)}
+    resource = kind.from_dict(title, plain)
+    for name, value in properties.items():
+        if isinstance(value, AWSHelperFn):
+            setattr(resource, name, value)
+    for name, value in attributes.items():
+        setattr(resource, name, value)
+    return resource

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from troposphere import GetAtt, Output, Ref, Sub, Template, encode_to_dict
 from troposphere.cloudformation import Stack
 
-from . import database, network, security
+from . import database, edge, network, security
 from .common import add_parameter, parameter_groups, parameter_label, set_parameter_groups
 
 TEMPLATES_BUCKET = "TemplatesBucket"
@@ -35,12 +35,14 @@ class RootParams:
     network: network.NetworkParams = field(default_factory=network.NetworkParams)
     security: security.SecurityParams = field(default_factory=security.SecurityParams)
     database: database.DatabaseParams = field(default_factory=database.DatabaseParams)
+    edge: edge.EdgeParams = field(default_factory=edge.EdgeParams)
 
     def __post_init__(self) -> None:
         for name, kind in (
             ("network", network.NetworkParams),
             ("security", security.SecurityParams),
             ("database", database.DatabaseParams),
+            ("edge", edge.EdgeParams),
         ):
             if not isinstance(getattr(self, name), kind):
                 raise ValueError(f"{name} must be {kind.__name__}, got {getattr(self, name)!r}")
@@ -80,6 +82,12 @@ class RootOutput:
 
 
 OUTPUTS = (
+    RootOutput(edge.SITE_URL, "URL of the site", Wire("edge", edge.SITE_URL)),
+    RootOutput(
+        edge.LOAD_BALANCER_DNS_NAME,
+        "DNS name of the load balancer",
+        Wire("edge", edge.LOAD_BALANCER_DNS_NAME),
+    ),
     RootOutput(VPC_ID, "ID of the VPC", Wire("network", network.VPC_ID)),
     *(
         RootOutput(name, description, Wire("database", name))
@@ -121,6 +129,17 @@ def children(params: RootParams) -> list[Child]:
                 "IsolatedSubnetIds": Wire("network", network.ISOLATED_SUBNET_IDS),
                 "AzCount": Wire("network", network.AZ_COUNT),
                 database.DB_SECURITY_GROUP_ID: Wire("security", security.DB_SECURITY_GROUP_ID),
+            },
+        ),
+        Child(
+            "edge",
+            edge.build(params.edge),
+            wiring={
+                "VpcId": Wire("network", network.VPC_ID),
+                "PublicSubnetIds": Wire("network", network.PUBLIC_SUBNET_IDS),
+                "LoadBalancerSecurityGroupId": Wire(
+                    "security", security.LOAD_BALANCER_SECURITY_GROUP_ID
+                ),
             },
         ),
     ]

@@ -35,3 +35,9 @@ def database(templates: dict[str, dict]) -> dict:
 def root_template(templates: dict[str, dict]) -> dict:
     """The root stack's template."""
     return templates["root"]
+
+
+@pytest.fixture(scope="session")
+def edge(templates: dict[str, dict]) -> dict:
+    """The edge stack's template."""
+    return templates["edge"]

@@ -232,3 +232,18 @@ def test_root_outputs_the_database_connection_values(root_template):
 def test_database_rules_are_checked_at_the_root(root_template):
     """The reader capacity Rule is hoisted to the root, before any stack is created."""
     assert "DbReaderCapacityInOrder" in root_template["Rules"]
+
+
+def test_edge_takes_public_subnets_and_the_load_balancer_group(root_template):
+    """The edge gets the network's public subnets and VPC and the load balancer's group."""
+    passed = root_template["Resources"]["EdgeStack"]["Properties"]["Parameters"]
+    assert passed["PublicSubnetIds"] == {
+        "Fn::GetAtt": ["NetworkStack", f"Outputs.{network.PUBLIC_SUBNET_IDS}"]
+    }
+    assert passed["LoadBalancerSecurityGroupId"] == {
+        "Fn::GetAtt": ["SecurityStack", f"Outputs.{security.LOAD_BALANCER_SECURITY_GROUP_ID}"]
+    }
+    for name in ("SiteUrl", "LoadBalancerDnsName"):
+        assert root_template["Outputs"][name]["Value"] == {
+            "Fn::GetAtt": ["EdgeStack", f"Outputs.{name}"]
+        }
