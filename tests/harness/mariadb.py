@@ -156,10 +156,20 @@ class Server:
 class MariaDBPair:
     """Primary on 127.0.0.1:13306 (binlog, ROW, GTID) and read-only replica on 127.0.0.1:13307."""
 
-    def __init__(self, primary_port: int = PRIMARY_PORT, replica_port: int = REPLICA_PORT):
+    def __init__(
+        self,
+        primary_port: int = PRIMARY_PORT,
+        replica_port: int = REPLICA_PORT,
+        *,
+        keep_data: bool = False,
+    ):
         # A fixed place per port pair under the temp dir, so a pair left by a killed run is found
         # and stopped, and the benchmarks' pair (other ports) can run beside the tests' pair.
         self.base_dir = Path(tempfile.gettempdir()) / f"employees-mariadb-{primary_port}"
+        # keep_data: close() leaves the datadirs and start() reuses a pair that was set up
+        # completely, so the benchmarks load their million rows once. Tests always start empty.
+        self.keep_data = keep_data
+        self._configured_marker = self.base_dir / "configured"
         user = "mysql" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
         self.primary = Server("primary", primary_port, 1, self.base_dir / "primary", user)
         self.replica = Server("replica", replica_port, 2, self.base_dir / "replica", user)
@@ -172,22 +182,39 @@ class MariaDBPair:
         Idempotent: a pair this harness left behind (a killed run) is stopped by its PID first.
         """
         _stop_leftover(self.primary, self.replica)
+        if self.keep_data and self._configured_marker.exists() and self._restart_kept():
+            return self
         shutil.rmtree(self.base_dir, ignore_errors=True)
         try:
             self._install()
             self.primary.start()
             self.replica.start()
             self._configure()
+            self._configured_marker.touch()
         except BaseException:
             self.close()
             raise
         return self
 
+    def _restart_kept(self) -> bool:
+        """Start the kept datadirs (replication resumes by itself); False if that fails."""
+        try:
+            for server, extra in ((self.primary, _PRIMARY_CONFIG), (self.replica, _REPLICA_CONFIG)):
+                server.write_config(extra)
+                server.start()
+            self.wait_for_replica(timeout=60)
+            return True
+        except ServiceError:
+            self.replica.stop()
+            self.primary.stop()
+            return False
+
     def close(self) -> None:
-        """Stop both servers and remove their files."""
+        """Stop both servers and remove their files (unless ``keep_data``)."""
         self.replica.stop()
         self.primary.stop()
-        shutil.rmtree(self.base_dir, ignore_errors=True)
+        if not self.keep_data:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def _install(self) -> None:
         for server, extra in ((self.primary, _PRIMARY_CONFIG), (self.replica, _REPLICA_CONFIG)):
