@@ -320,6 +320,66 @@ def _load_time_zones(server: Server) -> None:
     )
 
 
+class PortClaim:
+    """A claim on a primary/replica port pair, so concurrent test sessions never share one.
+
+    The first free slot from 13306/13307 up is taken (13316/13317, ...) when another live
+    session holds it; a claim whose owner died is taken over, and its leftover servers are then
+    stopped by their PIDs when the pair starts. The claim file lives beside the pair's dir.
+    """
+
+    SLOTS = 10
+
+    def __init__(self, first_port: int = PRIMARY_PORT):
+        for slot in range(self.SLOTS):
+            self.primary_port = first_port + 10 * slot
+            self.path = Path(tempfile.gettempdir()) / f"employees-mariadb-{self.primary_port}.owner"
+            if self._take():
+                return
+        raise ServiceError(
+            f"{self.SLOTS} test sessions already hold MariaDB pairs from port {first_port} on; "
+            "wait for one to finish"
+        )
+
+    @property
+    def replica_port(self) -> int:
+        return self.primary_port + 1
+
+    def _take(self) -> bool:
+        try:
+            descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _alive(self._owner()):
+                return False
+            self.path.unlink(missing_ok=True)  # its owner died: take it over
+            return self._take()
+        with os.fdopen(descriptor, "w") as claim:
+            claim.write(str(os.getpid()))
+        return True
+
+    def _owner(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def release(self) -> None:
+        if self._owner() == os.getpid():
+            self.path.unlink(missing_ok=True)
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _stop_leftover(*servers: Server) -> None:
     for server in servers:
         try:

@@ -30,12 +30,14 @@ for _name in list(os.environ):
 os.environ.update(aws.ENVIRONMENT)
 os.environ["AWS_ENDPOINT_URL"] = _MOTO.endpoint_url
 os.environ["DJANGO_SETTINGS_MODULE"] = "employees_site.settings"
-if TEST_DB == "mariadb":
+# 13306/13307, or the next free pair when another test session on this machine holds it.
+_PORTS = mariadb.PortClaim() if TEST_DB == "mariadb" else None
+if _PORTS is not None:
     os.environ.update(
         DB_WRITER_HOST="127.0.0.1",
-        DB_WRITER_PORT=str(mariadb.PRIMARY_PORT),
+        DB_WRITER_PORT=str(_PORTS.primary_port),
         DB_READER_HOST="127.0.0.1",
-        DB_READER_PORT=str(mariadb.REPLICA_PORT),
+        DB_READER_PORT=str(_PORTS.replica_port),
         DB_NAME=mariadb.APP_DATABASE,
         DB_SECRET_ID=DB_SECRET_ID,
     )
@@ -44,6 +46,11 @@ if TEST_DB == "mariadb":
 from django.conf import settings  # noqa: E402
 
 settings.DATABASES  # noqa: B018
+
+
+def pytest_unconfigure(config) -> None:
+    if _PORTS is not None:
+        _PORTS.release()
 
 
 @pytest.fixture(scope="session")
@@ -56,9 +63,9 @@ def aws_server() -> Iterator[aws.MotoServer]:
 @pytest.fixture(scope="session")
 def mariadb_pair() -> Iterator[mariadb.MariaDBPair]:
     """The MariaDB primary (writer) and GTID replica (reader) on 127.0.0.1:13306/13307."""
-    if TEST_DB != "mariadb":
+    if _PORTS is None:
         pytest.skip("needs the MariaDB pair; this run is TEST_DB=sqlite")
-    pair = mariadb.MariaDBPair().start()
+    pair = mariadb.MariaDBPair(_PORTS.primary_port, _PORTS.replica_port).start()
     yield pair
     pair.close()
 
