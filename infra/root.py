@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from troposphere import GetAtt, Output, Ref, Sub, Template, encode_to_dict
 from troposphere.cloudformation import Stack
 
-from . import database, edge, network, security
+from . import app, database, edge, network, security
 from .common import add_parameter, parameter_groups, parameter_label, set_parameter_groups
 
 TEMPLATES_BUCKET = "TemplatesBucket"
@@ -36,6 +36,7 @@ class RootParams:
     security: security.SecurityParams = field(default_factory=security.SecurityParams)
     database: database.DatabaseParams = field(default_factory=database.DatabaseParams)
     edge: edge.EdgeParams = field(default_factory=edge.EdgeParams)
+    app: app.AppParams = field(default_factory=app.AppParams)
 
     def __post_init__(self) -> None:
         for name, kind in (
@@ -43,6 +44,7 @@ class RootParams:
             ("security", security.SecurityParams),
             ("database", database.DatabaseParams),
             ("edge", edge.EdgeParams),
+            ("app", app.AppParams),
         ):
             if not isinstance(getattr(self, name), kind):
                 raise ValueError(f"{name} must be {kind.__name__}, got {getattr(self, name)!r}")
@@ -66,6 +68,10 @@ class Child:
     name: str
     template: Template
     wiring: Mapping[str, Wire] = field(default_factory=dict)
+    # Rules checked by the child only, not copied to the root: for rules whose size would push
+    # root.yaml past the 51,200-byte TemplateBody quota (membership tables that stand in for
+    # "<=", which Rules lack). They still run before the child creates anything.
+    local_rules: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.name.isalnum() or not self.name.islower():
@@ -98,6 +104,11 @@ OUTPUTS = (
             (database.DB_NAME, "Application database name: DB_NAME"),
             (database.DB_SECRET_ARN, "ARN of the RDS-managed master secret: DB_SECRET_ID"),
         )
+    ),
+    RootOutput(
+        app.APP_SECRET_ARN,
+        "ARN of the Django SECRET_KEY secret: DJANGO_SECRET_KEY_SECRET_ID",
+        Wire("app", app.APP_SECRET_ARN),
     ),
 )
 
@@ -140,6 +151,27 @@ def children(params: RootParams) -> list[Child]:
                 "LoadBalancerSecurityGroupId": Wire(
                     "security", security.LOAD_BALANCER_SECURITY_GROUP_ID
                 ),
+            },
+        ),
+        Child(
+            "app",
+            app.build(params.app),
+            local_rules=frozenset({app.SIZE_RULE}),
+            wiring={
+                "PrivateSubnetIds": Wire("network", network.PRIVATE_SUBNET_IDS),
+                "AppSecurityGroupId": Wire("security", security.APP_SECURITY_GROUP_ID),
+                "TargetGroupArn": Wire("edge", edge.TARGET_GROUP_ARN),
+                "LoadBalancerFullName": Wire("edge", edge.LOAD_BALANCER_FULL_NAME),
+                "TargetGroupFullName": Wire("edge", edge.TARGET_GROUP_FULL_NAME),
+                "SiteHost": Wire("edge", edge.SITE_HOST),
+                "SiteUrl": Wire("edge", edge.SITE_URL),
+                "HttpsEnabled": Wire("edge", edge.HTTPS_ENABLED),
+                "DbWriterHost": Wire("database", database.WRITER_ENDPOINT),
+                "DbReaderHost": Wire("database", database.READER_ENDPOINT),
+                "DbPort": Wire("database", database.DB_PORT_OUTPUT),
+                "DbName": Wire("database", database.DB_NAME),
+                "DbSecretArn": Wire("database", database.DB_SECRET_ARN),
+                "DbKmsKeyArn": Wire("database", database.DB_KMS_KEY_ARN),
             },
         ),
     ]
@@ -205,6 +237,8 @@ def _check_wiring(kids: Sequence[Child], outputs: Sequence[RootOutput]) -> None:
     for child in kids:
         if child.name in seen or child.name == "root":
             raise ValueError(f"child stack name {child.name!r} is used twice or reserved")
+        for rule in sorted(child.local_rules - set(child.template.rules)):
+            raise ValueError(f"{child.name} keeps rule {rule} local, but declares no such rule")
         for parameter, wire in sorted(child.wiring.items()):
             where = f"{child.name} parameter {parameter}"
             if parameter not in child.template.parameters:
@@ -285,6 +319,8 @@ def _hoist_rules(template: Template, kids: Sequence[Child]) -> None:
     anything (a nested stack checks its Rules only when its turn comes, mid-deployment)."""
     for child in kids:
         for name, declared in sorted(child.template.rules.items()):
+            if name in child.local_rules:
+                continue
             rule = encode_to_dict(declared)
             for ref in _refs(rule):
                 if ref not in template.parameters and not ref.startswith("AWS::"):

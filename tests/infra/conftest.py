@@ -41,3 +41,9 @@ def root_template(templates: dict[str, dict]) -> dict:
 def edge(templates: dict[str, dict]) -> dict:
     """The edge stack's template."""
     return templates["edge"]
+
+
+@pytest.fixture(scope="session")
+def app(templates: dict[str, dict]) -> dict:
+    """The app stack's template."""
+    return templates["app"]

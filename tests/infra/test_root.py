@@ -7,7 +7,7 @@ import re
 import pytest
 from troposphere import Equals, Output, Ref, Template
 
-from infra import database, network, root, security
+from infra import app, database, edge, network, root, security
 from infra.common import INTERFACE, add_parameter
 
 from .helpers import refs, resources
@@ -247,3 +247,61 @@ def test_edge_takes_public_subnets_and_the_load_balancer_group(root_template):
         assert root_template["Outputs"][name]["Value"] == {
             "Fn::GetAtt": ["EdgeStack", f"Outputs.{name}"]
         }
+
+
+def test_app_takes_every_connection_value_from_earlier_stacks(root_template):
+    """Hosts, port, name, secrets, groups and the target group reach the app from their stacks."""
+    passed = root_template["Resources"]["AppStack"]["Properties"]["Parameters"]
+    expected = {
+        "PrivateSubnetIds": ("NetworkStack", network.PRIVATE_SUBNET_IDS),
+        "AppSecurityGroupId": ("SecurityStack", security.APP_SECURITY_GROUP_ID),
+        "TargetGroupArn": ("EdgeStack", edge.TARGET_GROUP_ARN),
+        "DbWriterHost": ("DatabaseStack", database.WRITER_ENDPOINT),
+        "DbReaderHost": ("DatabaseStack", database.READER_ENDPOINT),
+        "DbPort": ("DatabaseStack", database.DB_PORT_OUTPUT),
+        "DbName": ("DatabaseStack", database.DB_NAME),
+        "DbSecretArn": ("DatabaseStack", database.DB_SECRET_ARN),
+        "DbKmsKeyArn": ("DatabaseStack", database.DB_KMS_KEY_ARN),
+    }
+    for parameter, (stack, output) in expected.items():
+        assert passed[parameter] == {"Fn::GetAtt": [stack, f"Outputs.{output}"]}, parameter
+    for parameter in ("ArtifactBucket", "ArtifactKey"):
+        assert passed[parameter] == {"Ref": parameter}
+
+
+def test_root_outputs_are_those_of_the_design(root_template):
+    """The root outputs every name DESIGN.md lists (plus the VPC ID)."""
+    design = {
+        "SiteUrl",
+        "LoadBalancerDnsName",
+        "WriterEndpoint",
+        "ReaderEndpoint",
+        "DbPort",
+        "DbName",
+        "DbSecretArn",
+        "AppSecretArn",
+    }
+    assert design <= set(root_template["Outputs"])
+
+
+def test_root_takes_the_parameters_deploy_fills_in(root_template):
+    """TemplatesBucket/Prefix, ArtifactBucket/Key, and optional DomainName, CertificateArn and
+    HostedZoneId (empty by default) are root parameters."""
+    parameters = root_template["Parameters"]
+    for name in ("TemplatesBucket", "TemplatesPrefix", "ArtifactBucket", "ArtifactKey"):
+        assert name in parameters
+    for name in ("DomainName", "CertificateArn", "HostedZoneId"):
+        assert parameters[name]["Default"] == ""
+
+
+def test_the_app_size_rule_stays_in_the_app_stack(root_template, templates):
+    """The app's size Rule is too large to copy to the root; the app checks it itself."""
+    assert app.SIZE_RULE in templates["app"]["Rules"]
+    assert app.SIZE_RULE not in root_template.get("Rules", {})
+
+
+def test_nest_rejects_an_unknown_local_rule():
+    """Keeping a rule local that the child does not declare is a ValueError."""
+    child = root.Child("alpha", _child({}), local_rules=frozenset({"Nope"}))
+    with pytest.raises(ValueError, match="Nope"):
+        root.nest([child])

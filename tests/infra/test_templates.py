@@ -123,3 +123,31 @@ def test_no_iam_action_has_a_wildcard(templates):
                 for action in actions:
                     assert "*" not in action, f"{name}: {action}"
                 assert "NotAction" not in item, name
+
+
+def policy_statements(node: object, in_key_policy: bool = False):
+    """(statement, whether it is in a KMS key policy) for every policy statement in a node."""
+    if isinstance(node, dict):
+        if "Effect" in node and "Action" in node:
+            yield node, in_key_policy
+            return
+        for key, value in node.items():
+            yield from policy_statements(value, in_key_policy or key == "KeyPolicy")
+    elif isinstance(node, list):
+        for value in node:
+            yield from policy_statements(value, in_key_policy)
+
+
+def test_every_iam_resource_is_named_except_where_the_service_requires_a_wildcard(templates):
+    """A "*" resource appears only in key policies (it means "this key") and for
+    cloudwatch:PutMetricData (which has no resource type); everything else names its resources."""
+    for name, template in templates.items():
+        for statement, in_key_policy in policy_statements(template["Resources"]):
+            resources_ = statement.get("Resource", [])
+            resources_ = resources_ if isinstance(resources_, list) else [resources_]
+            wildcard = [r for r in resources_ if isinstance(r, str) and "*" in r.split(":")[-1]]
+            if not wildcard:
+                continue
+            assert in_key_policy or statement["Action"] == ["cloudwatch:PutMetricData"], (
+                f"{name}: {statement}"
+            )
