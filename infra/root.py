@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from troposphere import GetAtt, Output, Ref, Sub, Template, encode_to_dict
 from troposphere.cloudformation import Stack
 
-from . import app, database, edge, network, security
+from . import app, database, edge, monitoring, network, security
 from .common import add_parameter, parameter_groups, parameter_label, set_parameter_groups
 
 TEMPLATES_BUCKET = "TemplatesBucket"
@@ -37,6 +37,7 @@ class RootParams:
     database: database.DatabaseParams = field(default_factory=database.DatabaseParams)
     edge: edge.EdgeParams = field(default_factory=edge.EdgeParams)
     app: app.AppParams = field(default_factory=app.AppParams)
+    monitoring: monitoring.MonitoringParams = field(default_factory=monitoring.MonitoringParams)
 
     def __post_init__(self) -> None:
         for name, kind in (
@@ -45,6 +46,7 @@ class RootParams:
             ("database", database.DatabaseParams),
             ("edge", edge.EdgeParams),
             ("app", app.AppParams),
+            ("monitoring", monitoring.MonitoringParams),
         ):
             if not isinstance(getattr(self, name), kind):
                 raise ValueError(f"{name} must be {kind.__name__}, got {getattr(self, name)!r}")
@@ -172,6 +174,16 @@ def children(params: RootParams) -> list[Child]:
                 "DbName": Wire("database", database.DB_NAME),
                 "DbSecretArn": Wire("database", database.DB_SECRET_ARN),
                 "DbKmsKeyArn": Wire("database", database.DB_KMS_KEY_ARN),
+            },
+        ),
+        Child(
+            "monitoring",
+            monitoring.build(params.monitoring),
+            wiring={
+                "LoadBalancerFullName": Wire("edge", edge.LOAD_BALANCER_FULL_NAME),
+                "TargetGroupFullName": Wire("edge", edge.TARGET_GROUP_FULL_NAME),
+                "DbClusterId": Wire("database", database.DB_CLUSTER_ID),
+                "AutoScalingGroupName": Wire("app", app.AUTO_SCALING_GROUP_NAME),
             },
         ),
     ]

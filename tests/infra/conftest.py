@@ -47,3 +47,9 @@ def edge(templates: dict[str, dict]) -> dict:
 def app(templates: dict[str, dict]) -> dict:
     """The app stack's template."""
     return templates["app"]
+
+
+@pytest.fixture(scope="session")
+def monitoring(templates: dict[str, dict]) -> dict:
+    """The monitoring stack's template."""
+    return templates["monitoring"]

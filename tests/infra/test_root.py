@@ -305,3 +305,17 @@ def test_nest_rejects_an_unknown_local_rule():
     child = root.Child("alpha", _child({}), local_rules=frozenset({"Nope"}))
     with pytest.raises(ValueError, match="Nope"):
         root.nest([child])
+
+
+def test_monitoring_watches_the_edge_database_and_app_it_is_given(root_template):
+    """Monitoring gets the ALB and target group names, the cluster ID and the group name."""
+    passed = root_template["Resources"]["MonitoringStack"]["Properties"]["Parameters"]
+    assert passed["DbClusterId"] == {
+        "Fn::GetAtt": ["DatabaseStack", f"Outputs.{database.DB_CLUSTER_ID}"]
+    }
+    assert passed["LoadBalancerFullName"] == {
+        "Fn::GetAtt": ["EdgeStack", f"Outputs.{edge.LOAD_BALANCER_FULL_NAME}"]
+    }
+    assert passed["AutoScalingGroupName"] == {
+        "Fn::GetAtt": ["AppStack", f"Outputs.{app.AUTO_SCALING_GROUP_NAME}"]
+    }

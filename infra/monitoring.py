@@ -1,0 +1,407 @@
+"""The monitoring stack: an encrypted SNS topic, alarms on the load balancer and the database,
+and a dashboard of the same metrics.
+
+Database alarms use cluster-level metrics (``DBClusterIdentifier``, with ``Role=WRITER`` where
+the writer is meant): instance identifiers change with failover and reader auto scaling.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from awacs import kms, sns
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import Equals, GetAtt, Not, Output, Ref, Sub, Template
+from troposphere.cloudwatch import Alarm, Dashboard, MetricDimension
+from troposphere.kms import Key
+from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
+
+from .common import add_parameter, from_properties, key_admin_statement, set_parameter_groups
+
+# Output names.
+ALARM_TOPIC_ARN = "AlarmTopicArn"
+DASHBOARD_NAME = "DashboardName"
+
+HAS_EMAIL = "HasAlarmEmail"
+ALB, RDS, EC2 = "AWS/ApplicationELB", "AWS/RDS", "AWS/EC2"
+
+
+@dataclass(frozen=True)
+class MonitoringParams:
+    """Alarm thresholds (fixed per build; see the README for what each one means)."""
+
+    error_rate_percent: float = 5.0
+    p99_seconds: float = 2.0
+    writer_cpu_percent: float = 80.0
+    replica_lag_milliseconds: float = 2000.0
+    freeable_memory_mib: int = 512
+    max_connections: int = 800
+
+    def __post_init__(self) -> None:
+        for name in (
+            "error_rate_percent",
+            "p99_seconds",
+            "writer_cpu_percent",
+            "replica_lag_milliseconds",
+            "freeable_memory_mib",
+            "max_connections",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name}={value!r} must be a positive number")
+        for name in ("error_rate_percent", "writer_cpu_percent"):
+            if getattr(self, name) > 100:
+                raise ValueError(f"{name}={getattr(self, name)!r} is a percentage: at most 100")
+
+
+def _add_parameters(template: Template) -> None:
+    add_parameter(
+        template,
+        "AlarmEmail",
+        label="Alarm e-mail",
+        description="Address subscribed to the alarm topic (confirm the e-mail). Optional.",
+        constraint_description="must be empty or an e-mail address",
+        Type="String",
+        Default="",
+        AllowedPattern=r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$",
+    )
+    for name, label, description in (
+        ("LoadBalancerFullName", "Load balancer metric name", "ALB metric dimension"),
+        ("TargetGroupFullName", "Target group metric name", "Target group metric dimension"),
+        ("DbClusterId", "DB cluster", "Identifier of the Aurora cluster"),
+        ("AutoScalingGroupName", "Auto Scaling group", "Name of the app's group"),
+    ):
+        add_parameter(
+            template,
+            name,
+            label=label,
+            description=description,
+            constraint_description="must be the value the root passes from another stack",
+            Type="String",
+            MinLength=1,
+        )
+    set_parameter_groups(
+        template,
+        [
+            ("Monitoring", ["AlarmEmail"]),
+            (
+                "Monitoring wiring",
+                [
+                    "LoadBalancerFullName",
+                    "TargetGroupFullName",
+                    "DbClusterId",
+                    "AutoScalingGroupName",
+                ],
+            ),
+        ],
+    )
+
+
+def _key_policy() -> PolicyDocument:
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            key_admin_statement(),
+            Statement(
+                Sid="CloudWatchPublishesEncrypted",
+                Effect=Allow,
+                Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                Action=[kms.Decrypt, kms.GenerateDataKey],
+                Resource=["*"],
+                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+            ),
+        ],
+    )
+
+
+def _add_topic(template: Template) -> None:
+    template.add_resource(
+        Key(
+            "AlarmKey",
+            Description=Sub("Alarm topic of ${AWS::StackName}"),
+            EnableKeyRotation=True,
+            PendingWindowInDays=30,
+            KeyPolicy=_key_policy(),
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+        )
+    )
+    template.add_resource(Topic("AlarmTopic", KmsMasterKeyId=GetAtt("AlarmKey", "Arn")))
+    template.add_resource(
+        TopicPolicy(
+            "AlarmTopicPolicy",
+            Topics=[Ref("AlarmTopic")],
+            PolicyDocument=PolicyDocument(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Sid="CloudWatchAlarmsPublish",
+                        Effect=Allow,
+                        Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                        Action=[sns.Publish],
+                        Resource=[Ref("AlarmTopic")],
+                        Condition=Condition(
+                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+                        ),
+                    )
+                ],
+            ),
+        )
+    )
+    template.add_resource(
+        SubscriptionResource(
+            "AlarmEmailSubscription",
+            Condition=HAS_EMAIL,
+            TopicArn=Ref("AlarmTopic"),
+            Protocol="email",
+            Endpoint=Ref("AlarmEmail"),
+        )
+    )
+
+
+def _dimensions(**values: object) -> list[MetricDimension]:
+    return [MetricDimension(Name=name, Value=value) for name, value in values.items()]
+
+
+def _alarm(name: str, description: str, **properties: object) -> Alarm:
+    defaults = {
+        "Period": 60,
+        "EvaluationPeriods": 5,
+        "DatapointsToAlarm": 3,
+        "TreatMissingData": "notBreaching",
+    }
+    return Alarm(
+        name,
+        AlarmDescription=description,
+        AlarmActions=[Ref("AlarmTopic")],
+        OKActions=[Ref("AlarmTopic")],
+        **{**defaults, **properties},
+    )
+
+
+def _metric_query(identity: str, metric: str, statistic: str = "Sum") -> dict:
+    return {
+        "Id": identity,
+        "ReturnData": False,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": ALB,
+                "MetricName": metric,
+                "Dimensions": [{"Name": "LoadBalancer", "Value": Ref("LoadBalancerFullName")}],
+            },
+            "Period": 60,
+            "Stat": statistic,
+        },
+    }
+
+
+def _add_alarms(template: Template, params: MonitoringParams) -> None:
+    load_balancer = _dimensions(LoadBalancer=Ref("LoadBalancerFullName"))
+    writer = _dimensions(DBClusterIdentifier=Ref("DbClusterId"), Role="WRITER")
+    template.add_resource(
+        from_properties(
+            Alarm,
+            "ErrorRateAlarm",
+            {
+                "AlarmDescription": (
+                    f"More than {params.error_rate_percent:g}% of requests answered 5xx "
+                    "(load balancer or targets)"
+                ),
+                "AlarmActions": [Ref("AlarmTopic")],
+                "OKActions": [Ref("AlarmTopic")],
+                "EvaluationPeriods": 5,
+                "DatapointsToAlarm": 3,
+                "TreatMissingData": "notBreaching",
+                "ComparisonOperator": "GreaterThanThreshold",
+                "Threshold": params.error_rate_percent,
+                "Metrics": [
+                    _metric_query("targets", "HTTPCode_Target_5XX_Count"),
+                    _metric_query("balancer", "HTTPCode_ELB_5XX_Count"),
+                    _metric_query("requests", "RequestCount"),
+                    {
+                        "Id": "rate",
+                        "Label": "5xx rate (%)",
+                        "ReturnData": True,
+                        "Expression": (
+                            "100 * (FILL(targets, 0) + FILL(balancer, 0)) / FILL(requests, 1)"
+                        ),
+                    },
+                ],
+            },
+        )
+    )
+    template.add_resource(
+        _alarm(
+            "LatencyP99Alarm",
+            f"p99 target response time above {params.p99_seconds:g} s",
+            Namespace=ALB,
+            MetricName="TargetResponseTime",
+            Dimensions=load_balancer,
+            ExtendedStatistic="p99",
+            ComparisonOperator="GreaterThanThreshold",
+            Threshold=params.p99_seconds,
+        )
+    )
+    template.add_resource(
+        _alarm(
+            "UnhealthyHostsAlarm",
+            "An instance fails the load balancer's /healthz check",
+            Namespace=ALB,
+            MetricName="UnHealthyHostCount",
+            Dimensions=_dimensions(
+                TargetGroup=Ref("TargetGroupFullName"), LoadBalancer=Ref("LoadBalancerFullName")
+            ),
+            Statistic="Maximum",
+            ComparisonOperator="GreaterThanThreshold",
+            Threshold=0,
+        )
+    )
+    template.add_resource(
+        _alarm(
+            "WriterCpuAlarm",
+            f"Aurora writer CPU above {params.writer_cpu_percent:g}%",
+            Namespace=RDS,
+            MetricName="CPUUtilization",
+            Dimensions=writer,
+            Statistic="Average",
+            ComparisonOperator="GreaterThanThreshold",
+            Threshold=params.writer_cpu_percent,
+        )
+    )
+    template.add_resource(
+        _alarm(
+            "ReplicaLagAlarm",
+            f"Some Aurora reader lags the writer by more than {params.replica_lag_milliseconds:g}"
+            " ms (cluster-level maximum; no readers, no data)",
+            Namespace=RDS,
+            MetricName="AuroraReplicaLagMaximum",
+            Dimensions=_dimensions(DBClusterIdentifier=Ref("DbClusterId")),
+            Statistic="Maximum",
+            ComparisonOperator="GreaterThanThreshold",
+            Threshold=params.replica_lag_milliseconds,
+        )
+    )
+    template.add_resource(
+        _alarm(
+            "WriterMemoryAlarm",
+            f"Aurora writer freeable memory below {params.freeable_memory_mib} MiB",
+            Namespace=RDS,
+            MetricName="FreeableMemory",
+            Dimensions=writer,
+            Statistic="Minimum",
+            ComparisonOperator="LessThanThreshold",
+            Threshold=params.freeable_memory_mib * 1024 * 1024,
+        )
+    )
+    template.add_resource(
+        _alarm(
+            "WriterConnectionsAlarm",
+            f"More than {params.max_connections} connections to the Aurora writer",
+            Namespace=RDS,
+            MetricName="DatabaseConnections",
+            Dimensions=writer,
+            Statistic="Maximum",
+            ComparisonOperator="GreaterThanThreshold",
+            Threshold=params.max_connections,
+        )
+    )
+
+
+def dashboard_body() -> str:
+    """The dashboard's JSON, an Fn::Sub template of the same metrics as the alarms."""
+    load_balancer = ["LoadBalancer", "${LoadBalancerFullName}"]
+    target_group = ["TargetGroup", "${TargetGroupFullName}", *load_balancer]
+    writer = ["DBClusterIdentifier", "${DbClusterId}", "Role", "WRITER"]
+
+    def widget(title: str, metrics: list, x: int, y: int, stat: str = "Sum") -> dict:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": "${AWS::Region}",
+                "stat": stat,
+                "period": 60,
+                "view": "timeSeries",
+                "metrics": metrics,
+            },
+        }
+
+    widgets = [
+        widget(
+            "Requests and 5xx",
+            [
+                [ALB, "RequestCount", *load_balancer],
+                [ALB, "HTTPCode_Target_5XX_Count", *load_balancer],
+                [ALB, "HTTPCode_ELB_5XX_Count", *load_balancer],
+            ],
+            0,
+            0,
+        ),
+        widget(
+            "Target response time p99 (s)",
+            [[ALB, "TargetResponseTime", *load_balancer]],
+            12,
+            0,
+            "p99",
+        ),
+        widget(
+            "Healthy and unhealthy instances",
+            [
+                [ALB, "HealthyHostCount", *target_group],
+                [ALB, "UnHealthyHostCount", *target_group],
+            ],
+            0,
+            6,
+            "Maximum",
+        ),
+        widget(
+            "Instance CPU (%)",
+            [[EC2, "CPUUtilization", "AutoScalingGroupName", "${AutoScalingGroupName}"]],
+            12,
+            6,
+            "Average",
+        ),
+        widget("Writer CPU (%)", [[RDS, "CPUUtilization", *writer]], 0, 12, "Average"),
+        widget(
+            "Replica lag, maximum (ms)",
+            [[RDS, "AuroraReplicaLagMaximum", "DBClusterIdentifier", "${DbClusterId}"]],
+            12,
+            12,
+            "Maximum",
+        ),
+        widget(
+            "Writer freeable memory (bytes)", [[RDS, "FreeableMemory", *writer]], 0, 18, "Minimum"
+        ),
+        widget("Writer connections", [[RDS, "DatabaseConnections", *writer]], 12, 18, "Maximum"),
+    ]
+    return json.dumps({"widgets": widgets}, sort_keys=True)
+
+
+def build(params: MonitoringParams) -> Template:
+    """The monitoring stack's template."""
+    template = Template(
+        Description=(
+            "employees platform: monitoring. Encrypted SNS alarm topic, alarms on ALB errors, "
+            "latency and health and on the Aurora writer and replica lag, and a dashboard."
+        )
+    )
+    template.set_version("2010-09-09")
+    _add_parameters(template)
+    template.add_condition(HAS_EMAIL, Not(Equals(Ref("AlarmEmail"), "")))
+    _add_topic(template)
+    _add_alarms(template, params)
+    template.add_resource(Dashboard("Dashboard", DashboardBody=Sub(dashboard_body())))
+    template.add_output(
+        Output(ALARM_TOPIC_ARN, Description="ARN of the alarm topic", Value=Ref("AlarmTopic"))
+    )
+    template.add_output(
+        Output(
+            DASHBOARD_NAME, Description="Name of the CloudWatch dashboard", Value=Ref("Dashboard")
+        )
+    )
+    return template
