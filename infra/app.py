@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs import cloudwatch, kms, logs, s3, secretsmanager
+from awacs import cloudwatch, ec2, kms, logs, s3, secretsmanager
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRole
 from troposphere import (
@@ -433,6 +433,14 @@ def instance_policy() -> PolicyDocument:
                 # PutMetricData has no resource type: "*" is required; the namespace is fixed.
                 Resource=["*"],
                 Condition=Condition(StringEquals("cloudwatch:namespace", "CWAgent")),
+            ),
+            Statement(
+                Sid="AgentReadsTags",
+                Effect=Allow,
+                # The agent's ${aws:AutoScalingGroupName} dimension comes from the instance's
+                # tags; Describe* actions have no resource type, so "*" is required.
+                Action=[ec2.DescribeTags],
+                Resource=["*"],
             ),
         ],
     )

@@ -141,10 +141,11 @@ def test_instance_writes_only_its_log_groups_and_agent_metrics(app):
     metrics = statements(app)["WriteAgentMetrics"]
     assert metrics["Action"] == ["cloudwatch:PutMetricData"]
     assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CWAgent"}}
+    assert statements(app)["AgentReadsTags"]["Action"] == ["ec2:DescribeTags"]
 
 
 def test_role_has_session_manager_and_nothing_else_managed(app):
-    """The only managed policy is Session Manager's core; the policy has exactly five parts."""
+    """The only managed policy is Session Manager's core; the policy has exactly six parts."""
     role = app["Resources"]["InstanceRole"]["Properties"]
     assert role["ManagedPolicyArns"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
@@ -155,6 +156,7 @@ def test_role_has_session_manager_and_nothing_else_managed(app):
         "ReadTheArtifact",
         "WriteTheLogs",
         "WriteAgentMetrics",
+        "AgentReadsTags",
     }
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "ec2.amazonaws.com"}
