@@ -4,8 +4,10 @@ Both parts are byte-for-byte reproducible, so the artifact's sha256 (its S3 key)
 the code or the locked versions do: the wheel is built from a copy of the project with
 SOURCE_DATE_EPOCH fixed, and the zip entries carry a fixed date. The lock pins every runtime
 dependency, transitively, to the version installed where the build runs: the versions the
-project's tests ran with. Instances install it with
-``pip install -r requirements.lock <wheel>``.
+project's tests ran with. The zip also carries ``deploy/bootstrap/`` (this package's bootstrap
+script and its templates) at that path: the launch template's user data unpacks the zip and runs
+``deploy/bootstrap/bootstrap.sh`` from it, which installs the wheel and exactly the locked set
+(``pip install --no-deps -r requirements.lock <wheel>``, then ``pip check``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from packaging.utils import canonicalize_name
 from .exceptions import ArtifactBuildFailed
 
 LOCK_NAME = "requirements.lock"
+# What every instance runs at boot; shipped beside the wheel so user data can run it before any
+# Python package is installed.
+BOOTSTRAP_DIR = Path(__file__).resolve().parent / "bootstrap"
+BOOTSTRAP_PREFIX = "deploy/bootstrap/"
 # 1980-01-01, the earliest date a zip entry can hold.
 SOURCE_DATE_EPOCH = "315532800"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -88,13 +94,28 @@ def build(project_dir: Path) -> Artifact:
         wheel = _build_wheel(source, Path(scratch) / "wheel", project_dir)
         lock = lock_text(_requires(wheel))
         buffer = io.BytesIO()
+        entries = [(wheel.name, wheel.read_bytes(), 0o644), (LOCK_NAME, lock.encode(), 0o644)]
+        entries += bootstrap_files()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, data in ((wheel.name, wheel.read_bytes()), (LOCK_NAME, lock.encode())):
+            for name, data, mode in entries:
                 info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-                info.external_attr = 0o644 << 16
+                info.external_attr = mode << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, data)
     return Artifact(filename=f"{wheel.name.split('-')[0]}.zip", data=buffer.getvalue())
+
+
+def bootstrap_files() -> list[tuple[str, bytes, int]]:
+    """The bootstrap's files as zip entries (name, bytes, mode), in name order."""
+    files = sorted(path for path in BOOTSTRAP_DIR.iterdir() if path.is_file())
+    if not any(path.name == "bootstrap.sh" for path in files):
+        raise ArtifactBuildFailed(
+            project=BOOTSTRAP_DIR, reason="bootstrap.sh is missing; reinstall the deploy package."
+        )
+    return [
+        (BOOTSTRAP_PREFIX + path.name, path.read_bytes(), 0o755 if path.suffix == ".sh" else 0o644)
+        for path in files
+    ]
 
 
 def _build_wheel(source: Path, out: Path, project_dir: Path) -> Path:

@@ -23,7 +23,9 @@ def test_artifact_is_reproducible_and_holds_wheel_and_lock(artifact_zip):
     first = artifact.build(FIXTURES / "tinyapp")
     assert first.sha256 == artifact.read(artifact_zip).sha256
     with zipfile.ZipFile(io.BytesIO(first.data)) as archive:
-        assert archive.namelist() == ["tinyapp-1.0.0-py3-none-any.whl", "requirements.lock"]
+        names = archive.namelist()
+        assert names[:2] == ["tinyapp-1.0.0-py3-none-any.whl", "requirements.lock"]
+        assert "deploy/bootstrap/bootstrap.sh" in names[2:]
         lock = archive.read("requirements.lock").decode()
     assert f"pyyaml=={importlib.metadata.version('PyYAML')}\n" in lock
     assert not list((FIXTURES / "tinyapp").glob("*.egg-info"))  # built from a copy

@@ -1,0 +1,352 @@
+"""deploy/bootstrap/bootstrap.sh in a sandbox root, against the MariaDB pair and the local AWS API.
+
+The script runs for real from the unpacked project artifact, as the launch template's user data
+runs it, with two differences: OS packages are skipped (BOOTSTRAP_SKIP_PACKAGES=1), and the
+commands that change the machine are fakes put first on PATH (tests/deploy/fakes): systemctl runs
+the rendered unit's ExecStart in the background as systemd would set it up, cfn-signal records its
+arguments and what /readyz answers at that moment, useradd/getent/runuser act on a fake user list.
+The release's venv is made before the run with a .pth file pointing at this environment's
+packages (the locked versions are the installed ones), so the script's own pip step installs the
+wheel from the artifact without reaching a package index.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from django.db import connections
+
+from deploy import artifact
+from tests.harness.aws import free_port
+
+PROJECT = Path(__file__).resolve().parents[2]
+FAKES = Path(__file__).parent / "fakes"
+KEY_SECRET_ID = "test/employees/bootstrap-secret-key"
+SERVICE = "employees-site.service"
+
+# The served site uses the test database, which pytest-django creates only for marked tests.
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "reader"])
+
+
+@pytest.fixture(scope="module")
+def project_artifact() -> bytes:
+    """The project's own artifact: wheel, lock and deploy/bootstrap/."""
+    return artifact.build(PROJECT).data
+
+
+@pytest.fixture(scope="module")
+def site_env(db_secret, django_db_setup, django_db_blocker) -> dict[str, str]:
+    """What the user data writes to /etc/employees-site/env, for the test services."""
+    client = boto3.client("secretsmanager")
+    key = uuid.uuid4().hex * 2
+    try:
+        client.create_secret(Name=KEY_SECRET_ID, SecretString=key)
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=KEY_SECRET_ID, SecretString=key)
+    with django_db_blocker.unblock():
+        database = connections["default"].settings_dict["NAME"]
+    local = {
+        name: os.environ[name]
+        for name in os.environ
+        if name.startswith(("DB_", "AWS_")) and name != "DB_NAME"
+    }
+    return {
+        "DJANGO_ENV": "production",
+        "DJANGO_SECRET_KEY_SECRET_ID": KEY_SECRET_ID,
+        "DJANGO_ALLOWED_HOSTS": "employees.example.com",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://employees.example.com",
+        "DJANGO_HTTPS": "true",
+        **local,  # writer, reader, secret id, Region; here also the local AWS API and its keys
+        "DB_NAME": database,
+        "APP_LOG_GROUP": "test-app-logs",
+        "GUNICORN_LOG_GROUP": "test-gunicorn-logs",
+        "FORWARDED_ALLOW_IPS": "10.0.0.0/16",
+    }
+
+
+@dataclass
+class Sandbox:
+    root: Path
+    release: Path
+    state: Path
+    env_file: Path
+    port: int
+
+    @property
+    def unit(self) -> Path:
+        return self.root / "etc/systemd/system" / SERVICE
+
+    def write_env(self, values: dict[str, str]) -> None:
+        self.env_file.parent.mkdir(parents=True, exist_ok=True)
+        text = "".join(f"{name}={value}\n" for name, value in values.items())
+        self.env_file.write_text(text)
+        self.env_file.chmod(0o640)
+
+    def run(self, timeout: float = 240, ready_timeout: int = 60) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "PATH": f"{FAKES}:{os.environ['PATH']}",
+            "BOOTSTRAP_ROOT": str(self.root),
+            "BOOTSTRAP_SKIP_PACKAGES": "1",
+            "BOOTSTRAP_BIND_HOST": "127.0.0.1",
+            "BOOTSTRAP_READY_TIMEOUT": str(ready_timeout),
+            "FAKE_STATE": str(self.state),
+            "FAKE_READYZ_URL": f"http://127.0.0.1:{self.port}/readyz",
+        }
+        script = self.release / "deploy/bootstrap/bootstrap.sh"
+        argv = ["bash", str(script), str(self.env_file), "web-AppStack-X1", "AutoScalingGroup"]
+        return subprocess.run(
+            [*argv, "eu-west-1"], env=env, capture_output=True, text=True, timeout=timeout
+        )
+
+    def calls(self, command: str | None = None) -> list[dict]:
+        path = self.state / "calls.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        calls = [json.loads(line) for line in lines]
+        return [call for call in calls if command in (None, call["argv"][0])]
+
+    def gunicorn_pid(self) -> int | None:
+        path = self.state / f"{SERVICE}.pid"
+        return int(path.read_text()) if path.exists() else None
+
+    def stop(self) -> None:
+        """Stop the gunicorn the fake systemctl started, by its PID."""
+        pid = self.gunicorn_pid()
+        if pid is None:
+            return
+        for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and _running(pid):
+                time.sleep(0.1)
+            if not _running(pid):
+                return
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _sandbox(directory: Path, project_artifact: bytes, site_env: dict[str, str]) -> Sandbox:
+    """An unpacked release under a sandbox root, as the user data leaves it, and its env file."""
+    root = directory / "root"
+    release = root / "opt/employees-site/releases" / "employees_platform-0123abcd"
+    release.mkdir(parents=True)
+    # As the user data does it: python3 -m zipfile -e (no file modes kept).
+    with zipfile.ZipFile(io.BytesIO(project_artifact)) as archive:
+        archive.extractall(release)
+    subprocess.run([sys.executable, "-m", "venv", str(release / "venv")], check=True)
+    site_packages = next((release / "venv/lib").glob("python3*/site-packages"))
+    (site_packages / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    state = directory / "fake-state"
+    state.mkdir()
+    port = free_port()
+    box = Sandbox(root, release, state, root / "etc/employees-site/env", port)
+    box.write_env({**site_env, "APP_PORT": str(port)})
+    return box
+
+
+@pytest.fixture(scope="module")
+def booted(tmp_path_factory, project_artifact, site_env):
+    """A sandbox after one bootstrap run: (sandbox, the run, the fake commands' calls)."""
+    box = _sandbox(tmp_path_factory.mktemp("booted"), project_artifact, site_env)
+    try:
+        result = box.run()
+        yield box, result, box.calls()
+    finally:
+        box.stop()
+
+
+@pytest.fixture
+def sandbox(tmp_path, project_artifact, site_env):
+    box = _sandbox(tmp_path, project_artifact, site_env)
+    yield box
+    box.stop()
+
+
+def _unit(path: Path) -> dict[str, list[str]]:
+    entries: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            entries.setdefault(key, []).append(value)
+    return entries
+
+
+def _request_lines(log: Path) -> list[dict]:
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return [line for line in lines if "path" in line]
+
+
+def _of(calls: list[dict], command: str) -> list[dict]:
+    return [call for call in calls if call["argv"][0] == command]
+
+
+def test_bootstrap_serves_readyz_then_signals_success(booted):
+    """The rendered unit serves /readyz 200 from the installed wheel before cfn-signal 0."""
+    sandbox, result, calls = booted
+    assert result.returncode == 0, result.stdout + result.stderr
+    [signal_call] = _of(calls, "cfn-signal")
+    assert signal_call["argv"][1:] == [
+        *("--exit-code", "0", "--stack", "web-AppStack-X1"),
+        *("--resource", "AutoScalingGroup", "--region", "eu-west-1"),
+    ]
+    assert signal_call["readyz"] == 200  # the site was ready while the signal was sent
+    log = sandbox.root / "var/log/employees-site/app.log"
+    ready = [line for line in _request_lines(log) if line["path"] == "/readyz"]
+    assert ready and ready[-1]["status"] == 200
+    # The gunicorn serving it runs the wheel installed in the release's venv, not this checkout.
+    pid = sandbox.gunicorn_pid()
+    environ = dict(
+        item.split("=", 1)
+        for item in Path(f"/proc/{pid}/environ").read_text().split("\0")
+        if "=" in item
+    )
+    assert environ["DJANGO_SETTINGS_MODULE"] == "employees_site.settings"
+    assert environ["DJANGO_ENV"] == "production"
+    assert environ["FORWARDED_ALLOW_IPS"] == "10.0.0.0/16"
+    assert "PYTHONPATH" not in environ
+    venv = sandbox.release / "venv"
+    installed = list((venv / "lib").glob("python3*/site-packages/employees_site/gunicorn.conf.py"))
+    assert len(installed) == 1
+    static = list((venv / "lib").glob("python3*/site-packages/staticfiles/staticfiles.json"))
+    assert len(static) == 1  # collectstatic ran with the manifest storage
+    # The steps that change the machine, in order, each once.
+    verbs = [call["argv"][1] for call in _of(calls, "systemctl")]
+    assert verbs == ["daemon-reload", "enable", "restart"]
+    assert [c["argv"][1:3] for c in _of(calls, "runuser")] == [["-u", "employees-site"]]
+    [useradd] = _of(calls, "useradd")
+    assert useradd["argv"][-1] == "employees-site" and "--system" in useradd["argv"]
+
+
+def test_rendered_unit_runs_gunicorn_unprivileged_and_hardened(booted):
+    """The unit: the service user, the env file, restart on failure, HUP reload, hardening."""
+    sandbox, _, _ = booted
+    unit = _unit(sandbox.unit)
+    venv = sandbox.release / "venv"
+    assert unit["User"] == ["employees-site"] and unit["Group"] == ["employees-site"]
+    assert unit["EnvironmentFile"] == [str(sandbox.env_file)]
+    [start] = unit["ExecStart"]
+    assert start.startswith(f"{venv}/bin/python -I -m gunicorn --config {venv}/lib/python3")
+    assert start.endswith(f"/employees_site/gunicorn.conf.py --bind 127.0.0.1:{sandbox.port}")
+    assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    assert unit["Restart"] == ["on-failure"]
+    for option in ("NoNewPrivileges", "ProtectHome", "PrivateTmp", "PrivateDevices"):
+        assert unit[option] == ["yes"], option
+    assert unit["ProtectSystem"] == ["strict"]
+    assert unit["CapabilityBoundingSet"] == [""]
+    logs = sandbox.root / "var/log/employees-site"
+    assert unit["StandardOutput"] == [f"append:{logs}/app.log"]
+    assert unit["StandardError"] == [f"append:{logs}/gunicorn.log"]
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
+def test_rendered_unit_passes_systemd_analyze_verify(booted):
+    """systemd-analyze verify finds nothing wrong in the rendered unit."""
+    sandbox, _, _ = booted
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(sandbox.unit)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{SERVICE}:" not in result.stderr, result.stderr
+
+
+def test_cloudwatch_agent_ships_app_and_gunicorn_logs(booted):
+    """The agent is configured with the env file's log groups for the files systemd writes."""
+    sandbox, _, calls = booted
+    [call] = _of(calls, "amazon-cloudwatch-agent-ctl")
+    config_path = sandbox.root / "etc/employees-site/cloudwatch-agent.json"
+    assert call["argv"][1:] == [
+        *("-a", "fetch-config", "-m", "ec2", "-s", "-c", f"file:{config_path}")
+    ]
+    collected = json.loads(config_path.read_text())["logs"]["logs_collected"]["files"]
+    logs = sandbox.root / "var/log/employees-site"
+    shipped = {(f["file_path"], f["log_group_name"]) for f in collected["collect_list"]}
+    assert shipped == {
+        (f"{logs}/app.log", "test-app-logs"),
+        (f"{logs}/gunicorn.log", "test-gunicorn-logs"),
+        (f"{logs}/bootstrap.log", "test-gunicorn-logs"),
+    }
+    assert "Booting worker" in (logs / "gunicorn.log").read_text()
+
+
+def test_second_run_redoes_nothing_and_keeps_the_server(booted):
+    """Re-running (a reboot) installs, migrates, restarts nothing; it signals success again."""
+    sandbox, first, _ = booted
+    assert first.returncode == 0
+    pid = sandbox.gunicorn_pid()
+    unit_mtime = sandbox.unit.stat().st_mtime_ns
+    calls_before = len(sandbox.calls())
+    again = sandbox.run()
+    assert again.returncode == 0, again.stdout + again.stderr
+    for said in ("already installed", "already collected", "already migrated", "already config"):
+        assert said in again.stdout
+    assert "Successfully installed" not in again.stdout
+    new_calls = [call["argv"][:2] for call in sandbox.calls()[calls_before:]]
+    assert new_calls == [["systemctl", "start"], ["cfn-signal", "--exit-code"]]
+    assert sandbox.gunicorn_pid() == pid and _running(pid)
+    assert sandbox.unit.stat().st_mtime_ns == unit_mtime
+
+
+def test_unreachable_database_signals_failure_with_the_reason(sandbox, site_env):
+    """With the writer unreachable, migrate fails: cfn-signal 1 names it; nothing is started."""
+    closed = str(free_port())
+    sandbox.write_env(
+        {**site_env, "APP_PORT": str(sandbox.port), "DB_WRITER_PORT": closed,
+         "DB_READER_PORT": closed}
+    )  # fmt: skip
+    result = sandbox.run()
+    assert result.returncode == 1
+    [signal_call] = sandbox.calls("cfn-signal")
+    argv = signal_call["argv"]
+    assert argv[1:3] == ["--exit-code", "1"]
+    reason = argv[argv.index("--reason") + 1]
+    assert reason.startswith("migrate failed: ")
+    assert "Can't connect to" in reason, reason
+    assert not [c for c in sandbox.calls("systemctl") if c["argv"][1] in ("start", "restart")]
+    assert sandbox.gunicorn_pid() is None
+
+
+def test_bootstrap_and_rendered_manage_wrapper_are_shellcheck_clean(booted):
+    """shellcheck passes on the bootstrap script and on the wrapper it renders."""
+    sandbox, _, _ = booted
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is needed: apt-get install shellcheck (make setup does it)"
+    wrapper = sandbox.root / "usr/local/bin/employees-site-manage"
+    bootstrap = PROJECT / "deploy/bootstrap/bootstrap.sh"
+    argv = [shellcheck, str(bootstrap), str(wrapper)]
+    result = subprocess.run(argv, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_artifact_carries_the_bootstrap(project_artifact):
+    """The artifact holds deploy/bootstrap/ at the path the user data runs it from."""
+    with zipfile.ZipFile(io.BytesIO(project_artifact)) as archive:
+        names = archive.namelist()
+        mode = archive.getinfo("deploy/bootstrap/bootstrap.sh").external_attr >> 16
+    assert "deploy/bootstrap/bootstrap.sh" in names
+    assert "deploy/bootstrap/employees-site.service.in" in names
+    assert mode == 0o755
