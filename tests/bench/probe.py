@@ -260,17 +260,21 @@ def summarise(session, label: str, requests: int, elapsed: float, timer: _SqlTim
     root = session.root_frame()
     by_area: collections.Counter = collections.Counter()
     by_function: collections.Counter = collections.Counter()
-    stack = [(root, root)] if root else []
+    stack = [(root, root, "other")] if root else []
     while stack:
-        frame, parent = stack.pop()
+        frame, parent, parent_area = stack.pop()
         children = list(frame.children)
         own = frame.time - sum(child.time for child in children)
         # pyinstrument keeps a function's own time in a synthetic "[self]" child: charge it
         # (and any other synthetic frame) to the real function above it.
         real = parent if frame.is_synthetic else frame
-        by_area[_area(real.file_path)] += own
+        # A built-in (C) function has no file: it belongs to the area of its caller, e.g.
+        # MySQLdb's Connection.query to MySQLdb.
+        builtin = not real.file_path or real.file_path.startswith("<")
+        area = parent_area if builtin else _area(real.file_path)
+        by_area[area] += own
         by_function[f"{real.function} ({_short(real.file_path)}:{real.line_no})"] += own
-        stack.extend((child, real) for child in children)
+        stack.extend((child, real, area) for child in children)
     total = sum(by_area.values()) or 1.0
     per_request_ms = elapsed * 1000 / requests
     sql = sorted(timer.seconds.items(), key=lambda item: -item[1])

@@ -168,11 +168,45 @@ def _secrets(calls: dict) -> list[str]:
         ],
         rows,
     )
+    site = calls["site"]
     lines += [
-        "The site's Django secret key is read once, in the gunicorn master (`preload_app`): "
+        f"The site's workers: {site['worker_processes']} booted, the first ones and those "
+        "gunicorn recycled after `max_requests` (a new process reads the secret again, as it "
+        "must); its calls inside the timed runs are those recycled workers'. The Django secret "
+        "key is read once, in the gunicorn master (`preload_app`): "
         f"{calls['django_secret_key_calls']} call(s) in the whole run.",
         "",
     ]
+    at_start = calls.get("at_start")
+    if at_start:
+        lines += [
+            "A fresh site under one 1-second burst, with the config's threads and with one:",
+            "",
+            *_table(
+                ["threads per worker", "calls", "workers", "calls per worker"],
+                [
+                    [
+                        str(found["threads"]),
+                        _number(found["calls"]),
+                        _number(found["workers"]),
+                        _number(found["per_process"], 2),
+                    ]
+                    for found in at_start.values()
+                ],
+            ),
+        ]
+        many, one = at_start["config_threads"], at_start["one_thread"]
+        if many["per_process"] > 1 and one["per_process"] <= 1:
+            lines += [
+                "**Where the extra calls come from**: with one thread a worker reads the secret "
+                f"once; with {many['threads']} threads the first requests of a new worker "
+                "connect at the same moment and each thread that finds the cache empty fetches "
+                "(`employees_site/db/credentials.py`: `get()` checks the cache and `refresh()` "
+                "fetches without holding the lock, so concurrent first connects all fetch). A "
+                "lock held across the fetch (check again inside it) would make it one call per "
+                "process.",
+                "",
+            ]
     return lines
 
 
@@ -303,8 +337,10 @@ def _profiles(profiles: dict, goals: list[dict]) -> list[str]:
     lines += [
         "pyinstrument over requests made through Django's test client inside one process with "
         "the instance's settings (no HTTP server), plus each SQL statement timed by an execute "
-        "wrapper. Self time by area and by function, as a share of the profiled time.",
+        "wrapper; self time by area and by function, as a share of the profiled time. The "
+        "blog way's steps are timed one request at a time. What they show:",
         "",
+        *_findings(profiles),
     ]
     for target, found in profiles.items():
         lines += [f"### {target}", ""]
@@ -343,6 +379,51 @@ def _profiles(profiles: dict, goals: list[dict]) -> list[str]:
             ],
         )
     return lines
+
+
+def _area_share(found: dict, *areas: str) -> float:
+    return sum(found["by_area_percent"].get(area, 0.0) for area in areas)
+
+
+def _findings(profiles: dict, calls: dict | None = None) -> list[str]:
+    """Sentences read off the profiles and counters: the main cost of each missed goal."""
+    found = []
+    blog_way, api = profiles.get("blog-way"), profiles.get("api")
+    if blog_way and api and "error" not in api:
+        steps = blog_way["median_ms"]
+        extra = steps["get_secret_value"] + steps["connect"] + steps["close"]
+        django = _area_share(api, "Django other", "Django ORM and backend", "the site's code")
+        found.append(
+            f"- **API, site against blog way and floor.** One site request costs "
+            f"{api['ms_per_request']:.2f} ms in-process, of which "
+            f"{_area_share(api, 'MySQLdb: waiting on the server'):.0f}% waits on MySQL and "
+            f"{django:.0f}% is Django (middleware, routing, ORM, the JSON response and the "
+            "request log), which is what the floor does not do. The blog way adds "
+            f"{extra:.2f} ms per request on top of the same query (GetSecretValue "
+            f"{steps['get_secret_value']:.2f} ms against the local API, connect "
+            f"{steps['connect']:.2f} ms, close {steps['close']:.2f} ms), and under load that "
+            "work is CPU in the moto server and MariaDB on the same two cores. Loopback makes "
+            "the fetch and the connect far cheaper than in a VPC, where each is a network round "
+            "trip (and the connect a TLS handshake to Aurora), so the blog way's penalty here "
+            "is a lower bound."
+        )
+    for target, label in (
+        ("api-deep", "API, deep page"),
+        ("admin", "Admin changelist"),
+        ("admin-search", "Admin search"),
+    ):
+        profile = profiles.get(target)
+        if not profile or "error" in profile or not profile["sql_ms_per_request"]:
+            continue
+        sql = profile["sql_ms_per_request"]
+        sql_total = sum(item["ms_per_request"] for item in sql)
+        top = sql[0]
+        found.append(
+            f"- **{label}.** {profile['ms_per_request']:.2f} ms per request in-process; SQL "
+            f"{sql_total:.2f} ms of it, the largest statement {top['ms_per_request']:.2f} ms: "
+            f"`{top['statement'][:110].replace('|', '/')}...`."
+        )
+    return [*found, ""] if found else []
 
 
 METHOD = [

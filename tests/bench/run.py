@@ -154,6 +154,39 @@ class Bench:
         results["profiles"] = self.profiles(results)
         return results
 
+    # -- diagnosis of extra Secrets Manager calls -------------------------------------------------
+
+    def secret_calls_at_start(self) -> dict:
+        """A fresh site, one burst of load: calls per worker with the config's threads and one.
+
+        Tells a worker that fetches the secret more than once (its threads racing on the first
+        connection) from workers recycled by ``max_requests``, which fetch once each.
+        """
+        found = {}
+        for label, options in (("config_threads", ()), ("one_thread", ("--threads", "1"))):
+            server = Gunicorn("site", self.env("site"), self.work / f"burst-{label}.log", *options)
+            before = self.moto.get_secret_value_calls()[DB_SECRET_IDS["site"]]
+            server.start()
+            try:
+                load.run(
+                    server.url + API_PATH,
+                    seconds=1,
+                    connections=self.options.connections,
+                    threads=self.options.load_threads,
+                    host=HOST,
+                )
+            finally:
+                server.stop()
+            calls = self.moto.get_secret_value_calls()[DB_SECRET_IDS["site"]] - before
+            workers = server.workers_booted()
+            found[label] = {
+                "threads": int(options[1]) if options else _gunicorn_settings()["threads"],
+                "calls": calls,
+                "workers": workers,
+                "per_process": round(calls / max(1, workers), 2),
+            }
+        return found
+
     def close(self) -> None:
         for server in self.servers.values():
             server.stop()
@@ -453,6 +486,9 @@ class Bench:
         if mode == "never":
             return {}
         missed = {goal["id"] for goal in results["goals"] if not goal["met"]}
+        if mode == "always" or "secret_calls_per_process" in missed:
+            _log("a fresh site under a burst: Secrets Manager calls per worker")
+            results["secrets_manager_calls"]["at_start"] = self.secret_calls_at_start()
         targets = []
         if mode == "always" or missed & {"site_over_blog_way", "site_over_floor"}:
             targets.append("api")

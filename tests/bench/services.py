@@ -157,8 +157,9 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 class Gunicorn:
     """One app served as the site is: gunicorn with the repo's config (workers, threads, ...)."""
 
-    def __init__(self, app: str, env: dict[str, str], log: Path):
+    def __init__(self, app: str, env: dict[str, str], log: Path, *options: str):
         self.app, self.env, self.log = app, env, log
+        self.options = options  # command-line settings over the config file's, e.g. --threads
         self.port = aws.free_port()
         self.process: subprocess.Popen | None = None
 
@@ -171,7 +172,7 @@ class Gunicorn:
             self.process = process.start(
                 [
                     *(sys.executable, "-m", "gunicorn", "-c", "employees_site/gunicorn.conf.py"),
-                    *("--bind", f"127.0.0.1:{self.port}", WSGI_APPS[self.app]),
+                    *("--bind", f"127.0.0.1:{self.port}", *self.options, WSGI_APPS[self.app]),
                 ],
                 ready=self._answers,
                 name=f"gunicorn ({self.app})",
