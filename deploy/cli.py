@@ -28,7 +28,7 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-from . import artifact, changesets, preflight, teardown, templates
+from . import artifact, changesets, instances, preflight, teardown, templates
 from .deployer import Deployer, parameters
 from .events import Event, Progress, describe_cause, root_cause
 from .exceptions import (
@@ -59,6 +59,8 @@ class Clients:
     s3: Any
     sts: Any
     rds: Any
+    autoscaling: Any
+    ssm: Any
 
     @classmethod
     def from_session(cls, session: boto3.Session) -> Clients:
@@ -68,7 +70,7 @@ class Clients:
         config = Config(retries={"mode": "standard", "max_attempts": 5})
         made = {
             name: session.client(name, config=config)
-            for name in ("cloudformation", "s3", "sts", "rds")
+            for name in ("cloudformation", "s3", "sts", "rds", "autoscaling", "ssm")
         }
         return cls(region=session.region_name, **made)
 
@@ -115,6 +117,15 @@ class Context:
     retry: Retrying
     sleep: Callable[[float], None]
     confirm: Callable[[str], bool] | None  # None: no one to ask (no terminal)
+
+    def operator(self) -> instances.Operator:
+        return instances.Operator(
+            self.clients.autoscaling,
+            self.clients.ssm,
+            retry=self.retry,
+            poll_interval=self.args.poll_interval,
+            sleep=self.sleep,
+        )
 
     def deployer(self) -> Deployer:
         return Deployer(
@@ -364,6 +375,78 @@ def cmd_down(ctx: Context) -> int:
     return 0
 
 
+def cmd_manage(ctx: Context) -> int:
+    args, console = ctx.args, ctx.console
+    stack = _existing(ctx, ctx.deployer())
+    operator = ctx.operator()
+    group = operator.group_name(ctx.clients.cloudformation, stack)
+    instance = operator.pick(group, args.stack_name, args.instance_id)
+    console.print(f"On {instance} ({group}): {operator.manage_command(args.args)}")
+    result = operator.run(instance, args.args, args.timeout)
+    if result.stdout:
+        console.result(result.stdout.rstrip("\n"))
+    if result.stderr:
+        print(result.stderr.rstrip("\n"), file=sys.stderr, flush=True)
+    if max(len(result.stdout), len(result.stderr)) >= instances.OUTPUT_LIMIT:
+        console.print(
+            f"(Run Command keeps the first {instances.OUTPUT_LIMIT} characters of each stream; "
+            "the rest was cut.)"
+        )
+    details = f", {result.details}" if result.details not in ("", result.status) else ""
+    console.print(f"Exit code {result.code} ({result.status}{details}; {result.command_id})")
+    # The remote exit code when there is one; 1 when the command never ran.
+    return result.code if 0 <= result.code <= 255 else 1
+
+
+def cmd_refresh(ctx: Context) -> int:
+    args, console = ctx.args, ctx.console
+    stack = _existing(ctx, ctx.deployer())
+    operator = ctx.operator()
+    group = operator.group_name(ctx.clients.cloudformation, stack)
+    preferences = {
+        name: value
+        for name, value in (
+            ("MinHealthyPercentage", args.min_healthy_percentage),
+            ("InstanceWarmup", args.instance_warmup),
+        )
+        if value is not None
+    }
+    count = len(operator.in_service(group))
+    console.print(
+        f"Instance refresh of {group} ({count} in service): each instance is replaced by a new "
+        "one from the launch template (the latest AMI), "
+        + (
+            f"keeping {preferences['MinHealthyPercentage']}% healthy."
+            if "MinHealthyPercentage" in preferences
+            else "as the group's instance maintenance policy allows."
+        )
+    )
+    if not args.yes:
+        if ctx.confirm is None:
+            raise ConfirmationRequired(what="")
+        if not ctx.confirm(f"Replace the instances of {group}? [y/N] "):
+            console.print("Cancelled; nothing was started.")
+            return 1
+    refresh_id = operator.start_refresh(group, preferences)
+    console.print(f"Started instance refresh {refresh_id}.")
+
+    def show(refresh: dict[str, Any]) -> None:
+        done = refresh.get("PercentageComplete")
+        left = refresh.get("InstancesToUpdate")
+        line = f"  {refresh['Status']}"
+        if done is not None:
+            line += f" {done}%"
+        if left is not None:
+            line += f", {left} to replace"
+        if refresh.get("StatusReason"):
+            line += f": {refresh['StatusReason']}"
+        console.print(line)
+
+    operator.follow_refresh(group, refresh_id, show)
+    console.print(f"Instance refresh {refresh_id} of {group}: Successful")
+    return 0
+
+
 # -- helpers -----------------------------------------------------------------------------------
 
 
@@ -484,6 +567,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="turn off stack termination and DB cluster deletion protection first",
     )
     down.set_defaults(handler=cmd_down)
+
+    manage = sub.add_parser(
+        "manage",
+        parents=[common],
+        help="run a management command on one instance (Run Command)",
+        description="Run `manage.py ARGS` on one instance of the stack through Session Manager "
+        "Run Command; prints its output and exits with its exit code. Example: "
+        "python -m deploy manage --stack-name S -- migrate --plan",
+    )
+    manage.add_argument("--instance-id", help="default: the first InService, healthy instance")
+    manage.add_argument(
+        "--timeout", type=int, default=600, help="seconds the command may run (default 600)"
+    )
+    manage.add_argument("args", nargs="+", metavar="ARG", help="after --: the command and its args")
+    manage.set_defaults(handler=cmd_manage)
+    refresh = sub.add_parser(
+        "refresh",
+        parents=[common],
+        help="replace the instances (new AMI) and follow the instance refresh",
+    )
+    refresh.add_argument(
+        "--min-healthy-percentage",
+        type=int,
+        choices=range(0, 101),
+        metavar="0-100",
+        help="default: the group's instance maintenance policy",
+    )
+    refresh.add_argument(
+        "--instance-warmup", type=int, help="seconds a new instance warms up (default: group's)"
+    )
+    refresh.add_argument("--yes", action="store_true", help="start without asking")
+    refresh.set_defaults(handler=cmd_refresh)
     return parser
 
 

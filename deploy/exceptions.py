@@ -118,3 +118,59 @@ class TerminationProtected(DeployError):
         "{what} has deletion protection on. If you really mean to delete it, run again with "
         "--disable-protection (it turns the protection off, then deletes)."
     )
+
+
+class NoAutoScalingGroup(DeployError):
+    fmt = (
+        "Stack {stack} has no Auto Scaling group{found}. Check --stack-name (the root stack); "
+        "`python -m deploy status --stack-name {stack}` lists its nested stacks."
+    )
+
+
+class NoInstanceInService(DeployError):
+    fmt = (
+        "No instance of {group} is InService and healthy. If instances are booting or being "
+        "replaced, wait and run again; `python -m deploy events --stack-name {stack}` shows a "
+        "failed boot's reason."
+    )
+
+
+class InstanceNotInGroup(DeployError):
+    fmt = (
+        "Instance {instance} is not an InService, healthy instance of {group} (those are: "
+        "{instances}). Pick one of them, or leave out --instance-id."
+    )
+
+
+class InstanceNotManaged(DeployError):
+    fmt = (
+        "Run Command cannot reach {instance}: {reason} Its SSM agent must be online and its "
+        "role must allow Session Manager (AmazonSSMManagedInstanceCore); a just-launched "
+        "instance needs a minute to register."
+    )
+
+
+class CommandDidNotFinish(DeployError):
+    fmt = (
+        "Command {command_id} on {instance} had not finished {seconds}s after --timeout. It may "
+        "still run: `aws ssm get-command-invocation --command-id {command_id} --instance-id "
+        "{instance}`; cancel it with `aws ssm cancel-command --command-id {command_id}`."
+    )
+
+
+class RefreshInProgress(DeployError):
+    fmt = (
+        "An instance refresh is already running on {group}. Wait for it (`aws autoscaling "
+        "describe-instance-refreshes --auto-scaling-group-name {group}`) or cancel it (`aws "
+        "autoscaling cancel-instance-refresh --auto-scaling-group-name {group}`), then run "
+        "again."
+    )
+
+
+class RefreshFailed(DeployError):
+    fmt = (
+        "Instance refresh {refresh_id} of {group} ended {status}{reason}. The group's scaling "
+        "activities say which instance failed (`aws autoscaling describe-scaling-activities "
+        "--auto-scaling-group-name {group}`); a failed boot logs its reason to the gunicorn log "
+        "group (stream <instance id>-bootstrap)."
+    )
