@@ -398,7 +398,12 @@ def _findings(profiles: dict, calls: dict | None = None) -> list[str]:
             f"{api['ms_per_request']:.2f} ms in-process, of which "
             f"{_area_share(api, 'MySQLdb: waiting on the server'):.0f}% waits on MySQL and "
             f"{django:.0f}% is Django (middleware, routing, ORM, the JSON response and the "
-            "request log), which is what the floor does not do. The blog way adds "
+            "request log), which is what the floor does not do; the largest single items: "
+            + ", ".join(
+                f"`{item['function']}` {item['percent']:.0f}%"
+                for item in api["top_functions_self_percent"][:4]
+            )
+            + ". The blog way adds "
             f"{extra:.2f} ms per request on top of the same query (GetSecretValue "
             f"{steps['get_secret_value']:.2f} ms against the local API, connect "
             f"{steps['connect']:.2f} ms, close {steps['close']:.2f} ms), and under load that "
@@ -418,10 +423,20 @@ def _findings(profiles: dict, calls: dict | None = None) -> list[str]:
         sql = profile["sql_ms_per_request"]
         sql_total = sum(item["ms_per_request"] for item in sql)
         top = sql[0]
+        why = ""
+        if "SELECT DISTINCT CAST(DATE_FORMAT" in top["statement"]:
+            # Django's admin_list.date_hierarchy lists the years when no year is chosen.
+            why = (
+                " That statement is the year list of the admin's `date_hierarchy` "
+                "(`joined_at`): a DISTINCT over the formatted date of every matching row, "
+                "which no index can answer; the page itself and the estimated count are "
+                "cheap."
+            )
         found.append(
-            f"- **{label}.** {profile['ms_per_request']:.2f} ms per request in-process; SQL "
-            f"{sql_total:.2f} ms of it, the largest statement {top['ms_per_request']:.2f} ms: "
-            f"`{top['statement'][:110].replace('|', '/')}...`."
+            f"- **{label}.** {profile['ms_per_request']:.2f} ms per request in-process; the "
+            f"statements listed below take {sql_total:.2f} ms of it, the largest "
+            f"{top['ms_per_request']:.2f} ms: `{top['statement'][:110].replace('|', '/')}...`."
+            + why
         )
     return [*found, ""] if found else []
 

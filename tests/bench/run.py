@@ -8,15 +8,12 @@ every figure compared with another comes from the same run on the same machine.
 from __future__ import annotations
 
 import argparse
-import http.client
-import http.cookies
 import json
 import os
 import platform
 import re
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,11 +21,10 @@ import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import urlencode
 
 from tests.harness import mariadb
 
-from . import load, report
+from . import browse, goals, load, report
 from .services import (
     DB_SECRET_IDS,
     HOST,
@@ -150,7 +146,7 @@ class Bench:
         for server in self.servers.values():
             server.stop()
         results["templates"] = self.templates()
-        results["goals"] = goals(results)
+        results["goals"] = goals.evaluate(results)
         results["profiles"] = self.profiles(results)
         return results
 
@@ -392,7 +388,7 @@ class Bench:
             "after_literal_id": f"/api/employees/?after={literal_id}&limit=50",
         }
         _log("deep pagination through the API")
-        times = _interleaved_medians(self.servers["site"], paths, options.samples)
+        times = browse.interleaved_medians(self.servers["site"], paths, options.samples)
         api = {
             "first_ms": times["first"],
             "deep_ms": times["deep"],
@@ -424,12 +420,14 @@ class Bench:
         # The user was made by the probe in deep_pagination(); logging in reads it on the reader.
         self.pair.wait_for_replica()
         server = self.servers["site"]
-        cookies = _log_in(server, ADMIN_USER, self.admin_password)
+        cookies = browse.log_in(server, ADMIN_USER, self.admin_password)
         self.pair.wait_for_replica()  # the session is read from the reader
         header = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
         paths = {"first_page": ADMIN_CHANGELIST, "search": f"{ADMIN_CHANGELIST}?q={SEARCH}"}
         _log("admin changelist, first page and search")
-        times = _interleaved_medians(server, paths, self.options.samples, header, b"result_list")
+        times = browse.interleaved_medians(
+            server, paths, self.options.samples, header, b"result_list"
+        )
         return {
             "rows": self.options.rows,
             "samples": self.options.samples,
@@ -537,127 +535,3 @@ def _gunicorn_settings() -> dict:
     config = ROOT / "employees_site" / "gunicorn.conf.py"
     exec(compile(config.read_text(), str(config), "exec"), namespace)  # noqa: S102 - our config
     return {key: namespace[key] for key in ("workers", "threads", "worker_class", "max_requests")}
-
-
-def _interleaved_medians(
-    server: Gunicorn,
-    paths: dict[str, str],
-    samples: int,
-    headers: dict | None = None,
-    expect: bytes | None = None,
-) -> dict[str, float]:
-    """Median ms of each path over ``samples`` sequential keep-alive requests, interleaved."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    times: dict[str, list[float]] = {name: [] for name in paths}
-    try:
-        for number in range(samples + 1):
-            for name, path in paths.items():
-                started = time.perf_counter()
-                connection.request("GET", path, headers={"Host": HOST, **(headers or {})})
-                response = connection.getresponse()
-                body = response.read()
-                elapsed = (time.perf_counter() - started) * 1000
-                if response.status != 200 or (expect and expect not in body):
-                    raise RuntimeError(f"{path} answered {response.status}: {body[:300]!r}")
-                if number:  # the first round only warms up
-                    times[name].append(elapsed)
-    finally:
-        connection.close()
-    return {name: round(statistics.median(values), 2) for name, values in times.items()}
-
-
-def _log_in(server: Gunicorn, username: str, password: str) -> dict[str, str]:
-    """Log in through the admin's form, as a browser does; the cookies it is given."""
-    cookies: dict[str, str] = {}
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    try:
-        connection.request("GET", "/admin/login/?next=/admin/", headers={"Host": HOST})
-        response = connection.getresponse()
-        page = response.read().decode()
-        _take_cookies(response, cookies)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-        if not token:
-            raise RuntimeError(f"no CSRF token on the admin login page ({response.status})")
-        form = urlencode(
-            {
-                "username": username,
-                "password": password,
-                "csrfmiddlewaretoken": token.group(1),
-                "next": "/admin/",
-            }
-        )
-        connection.request(
-            "POST",
-            "/admin/login/?next=/admin/",
-            body=form,
-            headers={
-                "Host": HOST,
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": f"csrftoken={cookies.get('csrftoken', '')}",
-            },
-        )
-        response = connection.getresponse()
-        response.read()
-        _take_cookies(response, cookies)
-    finally:
-        connection.close()
-    if response.status != 302 or "sessionid" not in cookies:
-        raise RuntimeError(f"admin login failed ({response.status})")
-    # The read-your-writes pin lasts 5 s; an operator browsing the list later has none.
-    cookies.pop("db_pin", None)
-    return cookies
-
-
-def _take_cookies(response: http.client.HTTPResponse, cookies: dict[str, str]) -> None:
-    for header in response.msg.get_all("Set-Cookie") or []:
-        for name, morsel in http.cookies.SimpleCookie(header).items():
-            cookies[name] = morsel.value
-
-
-GOALS = (
-    ("site_over_blog_way", "site / blog way requests per second", ">= 10"),
-    ("site_over_floor", "site / floor requests per second", ">= 0.5"),
-    ("secret_calls_per_process", "site's Secrets Manager calls per process (no rotation)", "<= 1"),
-    ("blog_way_secret_calls", "blog way's Secrets Manager calls per 1,000 requests", "~1,000"),
-    ("reader_share", "share of the site's SELECTs on the replica", ">= 0.99"),
-    ("deep_over_first", "keyset deep page / first page (API)", "<= 1.5"),
-    ("admin_first_page", "admin changelist median, first page (ms)", "< 300"),
-    ("admin_search", "admin changelist median, name-prefix search (ms)", "< 300"),
-)
-
-
-def goals(results: dict) -> list[dict]:
-    throughput = results["throughput"]
-    calls = results["secrets_manager_calls"]
-    values = {
-        "site_over_blog_way": (throughput["site_over_blog_way"], lambda v: v >= 10),
-        "site_over_floor": (throughput["site_over_floor"], lambda v: v >= 0.5),
-        "secret_calls_per_process": (calls["site"]["per_process"], lambda v: v <= 1),
-        # The goal describes the blog way (one call per request); met when that is what we saw.
-        # wrk stops counting at its deadline while the server finishes the requests in flight,
-        # so the count over a timed run is a little above one per counted request.
-        "blog_way_secret_calls": (
-            calls["blog_way"]["per_1000_requests"],
-            lambda v: 950 <= v <= 1050,
-        ),
-        "reader_share": (results["read_share"]["reader_share"], lambda v: v >= 0.99),
-        "deep_over_first": (
-            results["deep_pagination"]["api"]["deep_over_first"],
-            lambda v: v <= 1.5,
-        ),
-        "admin_first_page": (results["admin_changelist"]["first_page_ms"], lambda v: v < 300),
-        "admin_search": (results["admin_changelist"]["search_ms"], lambda v: v < 300),
-    }
-    found = []
-    for goal_id, description, target in GOALS:
-        value, test = values[goal_id]
-        found.append(
-            {
-                "id": goal_id,
-                "goal": description,
-                "target": target,
-                "value": value,
-                "met": value is not None and bool(test(value)),
-            }
-        )
-    return found
