@@ -240,9 +240,9 @@ else
   [[ -x $VENV/bin/python ]] || run "$PYTHON" -m venv "$VENV"
   # The lock pins every runtime dependency, transitively (name==version, no hashes: pip cannot
   # --require-hashes it). --no-deps installs exactly that set; pip check proves it complete.
-  run "$VENV/bin/python" -m pip install --no-input --disable-pip-version-check --no-deps \
+  run "$VENV/bin/python" -I -m pip install --no-input --disable-pip-version-check --no-deps \
     -r "$RELEASE/requirements.lock" "$WHEEL"
-  run "$VENV/bin/python" -m pip check
+  run "$VENV/bin/python" -I -m pip check
   mark installed "$INPUTS"
 fi
 # shellcheck disable=SC2034

@@ -156,7 +156,10 @@ def _sandbox(directory: Path, project_artifact: bytes, site_env: dict[str, str])
     # As the user data does it: python3 -m zipfile -e (no file modes kept).
     with zipfile.ZipFile(io.BytesIO(project_artifact)) as archive:
         archive.extractall(release)
-    subprocess.run([sys.executable, "-m", "venv", str(release / "venv")], check=True)
+    # No pip of its own: the .pth below brings this environment's, and the locked packages.
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(release / "venv")], check=True
+    )
     site_packages = next((release / "venv/lib").glob("python3*/site-packages"))
     (site_packages / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     state = directory / "fake-state"
