@@ -333,6 +333,24 @@ def test_unreachable_database_signals_failure_with_the_reason(sandbox, site_env)
     assert sandbox.gunicorn_pid() is None
 
 
+def test_readyz_that_never_answers_200_signals_failure_in_bounded_time(sandbox, site_env):
+    """Reader unreachable: gunicorn starts, /readyz stays 503, the wait ends with the reason."""
+    closed = str(free_port())
+    sandbox.write_env({**site_env, "APP_PORT": str(sandbox.port), "DB_READER_PORT": closed})
+    started = time.monotonic()
+    result = sandbox.run(ready_timeout=4)
+    assert result.returncode == 1
+    assert time.monotonic() - started < 60
+    [signal_call] = sandbox.calls("cfn-signal")
+    argv = signal_call["argv"]
+    assert argv[1:3] == ["--exit-code", "1"]
+    assert signal_call["readyz"] == 503
+    reason = argv[argv.index("--reason") + 1]
+    assert reason.startswith(f"waiting for http://127.0.0.1:{sandbox.port}/readyz failed: ")
+    assert "no 200 from /readyz in 4s (last: 503 " in reason
+    assert '"reader": "fallback' in reason
+
+
 def test_bootstrap_and_rendered_manage_wrapper_are_shellcheck_clean(booted):
     """shellcheck passes on the bootstrap script and on the wrapper it renders."""
     sandbox, _, _ = booted
