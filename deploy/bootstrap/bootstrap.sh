@@ -298,23 +298,29 @@ else
 fi
 
 step "gunicorn under systemd"
+ENV_HASH=$(sha256sum <"$ENV_FILE")
 if ((UNIT_CHANGED == 1)); then
   run systemctl daemon-reload
   run systemctl enable "$SERVICE.service"
+fi
+if ((UNIT_CHANGED == 1)) || ! done_with environment "$ENV_HASH"; then
+  # A new release or a new environment: the running server (if any) must not keep the old.
   run systemctl restart "$SERVICE.service"
 else
   run systemctl start "$SERVICE.service"
 fi
+mark environment "$ENV_HASH"
 
 step "waiting for $PROBE"
 deadline=$((SECONDS + READY_TIMEOUT))
 answer=
 while :; do
-  answer=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$PROBE" 2>&1) || true
+  answer=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$PROBE") || true
   [[ $answer == 200 ]] && break
   if ((SECONDS >= deadline)); then
-    body=$(curl -sS --max-time 5 "$PROBE" 2>&1 | head -c 160 || true)
-    LAST_ERROR="no 200 from /readyz in ${READY_TIMEOUT}s (last: ${answer:-no answer} ${body})"
+    [[ $answer =~ ^[1-5][0-9][0-9]$ ]] || answer="no answer"
+    body=$(curl -s --max-time 5 "$PROBE" | head -c 160 || true)
+    LAST_ERROR="no 200 from /readyz in ${READY_TIMEOUT}s (last: $answer $body)"
     exit 1
   fi
   sleep 2

@@ -314,6 +314,25 @@ def test_second_run_redoes_nothing_and_keeps_the_server(booted):
     assert sandbox.unit.stat().st_mtime_ns == unit_mtime
 
 
+def test_changed_environment_restarts_the_server_with_it(booted, site_env):
+    """A re-run with a new env file restarts gunicorn (nothing else) and the new one has it."""
+    sandbox, _, _ = booted
+    pid = sandbox.gunicorn_pid()
+    origin = "https://staff.example.com"
+    sandbox.write_env(
+        {**site_env, "APP_PORT": str(sandbox.port), "DJANGO_CSRF_TRUSTED_ORIGINS": origin}
+    )
+    calls_before = len(sandbox.calls())
+    result = sandbox.run()
+    assert result.returncode == 0, result.stdout + result.stderr
+    new_calls = [call["argv"][:2] for call in sandbox.calls()[calls_before:]]
+    assert new_calls == [["systemctl", "restart"], ["cfn-signal", "--exit-code"]]
+    assert sandbox.calls()[-1]["readyz"] == 200
+    new_pid = sandbox.gunicorn_pid()
+    assert new_pid != pid and not _running(pid)
+    assert f"DJANGO_CSRF_TRUSTED_ORIGINS={origin}\0" in Path(f"/proc/{new_pid}/environ").read_text()
+
+
 def test_unreachable_database_signals_failure_with_the_reason(sandbox, site_env):
     """With the writer unreachable, migrate fails: cfn-signal 1 names it; nothing is started."""
     closed = str(free_port())
