@@ -40,6 +40,8 @@ def markdown(results: dict) -> str:
         f"MariaDB {machine['mariadb']}, Django {machine['django']}, gunicorn "
         f"{machine['gunicorn']}, wrk {machine['wrk']}.",
         "",
+        _source(run["source"]),
+        "",
         "**The machine was shared**: other work ran on its 2 cores during the run, and the load "
         "generator, the servers, MariaDB and the local AWS API all share them too. Absolute "
         "numbers are low and noisy; read the ratios, which come from the same run and "
@@ -65,6 +67,21 @@ def markdown(results: dict) -> str:
     lines += _profiles(results["profiles"], results["goals"])
     lines += METHOD
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _source(found: dict) -> str:
+    commit = (found.get("commit") or "unknown")[:12]
+    if found.get("exported"):
+        return f"Code measured: commit `{commit}`, a clean export of it (`--commit`)."
+    text = f"Code measured: the working tree at commit `{commit}`"
+    changes = found.get("uncommitted") or []
+    text += f", with uncommitted changes in {', '.join(changes)}." if changes else ", unmodified."
+    if found.get("changed_during_run"):
+        text += (
+            " **The site's code changed during the run** (someone edited the working tree), so "
+            "the figures may mix two versions; run again with `--commit`."
+        )
+    return text
 
 
 def _seed(seed: dict) -> list[str]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from tests.harness import mariadb
 
-from . import browse, goals, load, report
+from . import browse, goals, load, report, source
 from .services import (
     DB_SECRET_IDS,
     HOST,
@@ -66,6 +66,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="profile the requests behind goals that are missed (default), all, or none",
     )
     parser.add_argument("--out", type=Path, default=ROOT, help="where the two files are written")
+    parser.add_argument(
+        "--commit",
+        metavar="REV",
+        help="measure a clean export of this commit instead of the working tree",
+    )
+    parser.add_argument("--exported-commit", help=argparse.SUPPRESS)  # set by --commit's child
     options = parser.parse_args(argv)
     if options.rows < 200:
         parser.error("--rows must be at least 200 (the deep page needs room)")
@@ -73,7 +79,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     options = parse_args(argv)
+    if options.commit:
+        return _run_exported(options, argv)
     wall = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="employees-bench-"))
     bench = Bench(options, work)
@@ -93,6 +102,31 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _run_exported(options: argparse.Namespace, argv: list[str]) -> int:
+    """Run this benchmark from a clean export of ``--commit``, writing to the same ``--out``."""
+    tree, sha = source.export(ROOT, options.commit)
+    rest, skip = [], False
+    for argument in argv:
+        if skip:
+            skip = False
+        elif argument in ("--commit", "--out"):
+            skip = True  # and its value
+        elif not argument.startswith(("--commit=", "--out=")):
+            rest.append(argument)
+    try:
+        _log(f"measuring commit {sha[:12]} (exported to a temp dir)")
+        return subprocess.run(
+            [
+                *(sys.executable, "-m", "tests.bench", *rest),
+                *("--out", str(options.out.resolve()), "--exported-commit", sha),
+            ],
+            cwd=tree,
+            check=False,
+        ).returncode
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+
+
 _STARTED = time.monotonic()
 
 
@@ -110,6 +144,7 @@ class Bench:
         self.django_key = secrets.token_urlsafe(48)
         self.admin_password = secrets.token_urlsafe(16)
         self.servers: dict[str, Gunicorn] = {}
+        self.fingerprint: str | None = None  # of the working tree's measured code, at start
 
     def env(self, app: str) -> dict[str, str]:
         return app_environment(self.pair, self.moto, app, self.django_key)
@@ -122,8 +157,11 @@ class Bench:
             "run": {
                 "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "options": {
-                    key: value for key, value in vars(options).items() if key not in ("out",)
+                    key: value
+                    for key, value in vars(options).items()
+                    if key not in ("out", "commit", "exported_commit")
                 },
+                "source": self.source_at_start(),
             }
         }
         _log("starting the bench pair and the local AWS API")
@@ -148,7 +186,20 @@ class Bench:
         results["templates"] = self.templates()
         results["goals"] = goals.evaluate(results)
         results["profiles"] = self.profiles(results)
+        if not options.exported_commit:
+            changed = source.fingerprint(ROOT) != self.fingerprint
+            results["run"]["source"]["changed_during_run"] = changed
         return results
+
+    def source_at_start(self) -> dict:
+        if self.options.exported_commit:
+            return {"commit": self.options.exported_commit, "exported": True}
+        self.fingerprint = source.fingerprint(ROOT)
+        return {
+            "commit": source.head(ROOT),
+            "exported": False,
+            "uncommitted": source.uncommitted(ROOT),
+        }
 
     # -- diagnosis of extra Secrets Manager calls -------------------------------------------------
 
@@ -324,6 +375,11 @@ class Bench:
                     "reader": com_select(self.pair.replica),
                 }
                 after_calls = self.moto.get_secret_value_calls()[DB_SECRET_IDS[app]]
+                if result.bad_status:
+                    raise RuntimeError(
+                        f"{app} answered {result.bad_status} of {result.requests} requests with "
+                        f"an error status in a timed run; its log is {server.log}"
+                    )
                 rounds[app].append(result.as_dict())
                 calls[app] += after_calls - before_calls
                 requests[app] += result.requests

@@ -9,9 +9,11 @@ from numbers import Real
 import pytest
 
 from tests.bench.services import ROOT, clean_environment
+from tests.harness.mariadb import PortClaim
 
-# A pair of its own, so the smoke runs beside the tests' pair and a full `make bench`.
-SMOKE_PORTS = "23316,23317"
+# A pair of its own, beside the tests' pairs (13306 up) and a full `make bench` (23306/23307);
+# claimed, so two test sessions running the smoke at once take different ports.
+SMOKE_FIRST_PORT = 23316
 
 pytestmark = pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (Debian package wrk)"
@@ -21,11 +23,22 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    completed = subprocess.run(
+    claim = PortClaim(SMOKE_FIRST_PORT)
+    ports = f"{claim.primary_port},{claim.replica_port}"
+    try:
+        completed = _run_bench(out, ports)
+    finally:
+        claim.release()
+    assert completed.returncode == 0, completed.stderr[-5000:]
+    return json.loads((out / "bench-results.json").read_text()), (out / "BENCHMARKS.md")
+
+
+def _run_bench(out, ports):
+    return subprocess.run(
         [
             *(sys.executable, "-m", "tests.bench", "--out", str(out)),
             *("--rows", "2000", "--seconds", "1", "--warmup", "0", "--rounds", "1"),
-            *("--samples", "3", "--ports", SMOKE_PORTS, "--no-keep", "--no-lint"),
+            *("--samples", "3", "--ports", ports, "--no-keep", "--no-lint"),
             # Profiles and the start-up burst run in `make bench` only: they would double this.
             *("--profile", "never"),
         ],
@@ -36,8 +49,6 @@ def results(tmp_path_factory):
         timeout=300,
         check=False,
     )
-    assert completed.returncode == 0, completed.stderr[-5000:]
-    return json.loads((out / "bench-results.json").read_text()), (out / "BENCHMARKS.md")
 
 
 def _number(value) -> bool:
