@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ImproperlyConfigured
 
+# A call made inside a request must fail fast rather than hold a worker thread for minutes:
+# short timeouts and a few standard retries instead of boto3's 60 s defaults.
+_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+
 _clients: dict[str | None, object] = {}
 _lock = threading.Lock()
+# A client (and its pooled TLS connections) made before a fork -- gunicorn's preload reads the
+# Django secret key in the master -- must not be shared by the workers: each makes its own.
+os.register_at_fork(after_in_child=_clients.clear)
 
 
 class SecretError(ImproperlyConfigured):
@@ -27,7 +36,7 @@ def secrets_client(region: str | None = None):
         return existing
     with _lock:
         if region not in _clients:
-            _clients[region] = boto3.client("secretsmanager", region_name=region)
+            _clients[region] = boto3.client("secretsmanager", region_name=region, config=_CONFIG)
         return _clients[region]
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .db.errors import CONNECT_ERRORS
 from .db.routing import READER, WRITER, describe_error, reader_health
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def _ping(alias: str) -> Exception | None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return None
-    except (DatabaseError, OSError) as error:
+    except (*CONNECT_ERRORS, OSError) as error:
         logger.warning("readyz: %s failed: %s", alias, error)
         connection.close()
         return error

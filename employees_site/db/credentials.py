@@ -35,6 +35,7 @@ class CredentialsError(ImproperlyConfigured):
 
 
 _cache: dict[str, Credentials] = {}  # secret id -> the credentials that last worked
+# Guards the cache and serialises fetches: threads that miss together make one call, not one each.
 _lock = threading.Lock()
 
 
@@ -43,19 +44,30 @@ def get(secret_id: str, *, region: str | None = None) -> Credentials:
     cached = _cache.get(secret_id)
     if cached is not None:
         return cached
-    return refresh(secret_id, region=region)
+    with _lock:
+        cached = _cache.get(secret_id)
+        if cached is None:
+            cached = _cache[secret_id] = _fetch(secret_id, region, "AWSCURRENT")
+        return cached
 
 
-def refresh(secret_id: str, *, region: str | None = None, stage: str = "AWSCURRENT") -> Credentials:
-    """Fetch ``stage`` of the secret now; AWSCURRENT replaces the cached value."""
-    credentials = _fetch(secret_id, region, stage)
-    if stage == "AWSCURRENT":
-        remember(secret_id, credentials)
-    return credentials
+def refresh(secret_id: str, *, region: str | None = None, refused: Credentials) -> Credentials:
+    """AWSCURRENT read afresh because ``refused`` was denied (1045), unless another thread
+    already replaced it: then that value, without another call."""
+    with _lock:
+        cached = _cache.get(secret_id)
+        if cached is None or cached == refused:
+            cached = _cache[secret_id] = _fetch(secret_id, region, "AWSCURRENT")
+        return cached
+
+
+def pending(secret_id: str, *, region: str | None = None) -> Credentials:
+    """AWSPENDING, which exists only while a rotation is in progress (else CredentialsError)."""
+    return _fetch(secret_id, region, "AWSPENDING")
 
 
 def remember(secret_id: str, credentials: Credentials) -> None:
-    """Use ``credentials`` for ``secret_id`` from now on (e.g. AWSPENDING during a rotation)."""
+    """Use ``credentials`` for ``secret_id`` from now on (AWSPENDING during a rotation)."""
     with _lock:
         _cache[secret_id] = credentials
 

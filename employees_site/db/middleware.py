@@ -5,20 +5,16 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from . import routing
+from . import errors, routing
 from .routing import READER, WRITER, describe_error
 
 logger = logging.getLogger(__name__)
 
 PIN_COOKIE = "db_pin"
 _SALT = "employees_site.db.pin"
-# The writer became read-only (failover demoted it): 1290 read-only option, 1836 read-only mode.
-READ_ONLY_ERRORS = {1290, 1836}
-# The server is gone or going: refused, unknown host, gone away, lost, shutting down, killed.
-UNAVAILABLE_ERRORS = {2002, 2003, 2005, 2006, 2013, 1053, 1927} | READ_ONLY_ERRORS
 
 
 class RoutingMiddleware:
@@ -28,10 +24,9 @@ class RoutingMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         window = settings.DATABASE_PIN_SECONDS
         pinned = bool(request.get_signed_cookie(PIN_COOKIE, None, salt=_SALT, max_age=window))
-        token = routing.begin_request(pinned=pinned)
+        state, token = routing.begin_request(pinned=pinned)
         try:
             response = self.get_response(request)
-            state = routing.current()
             if state.wrote:
                 response.set_signed_cookie(
                     PIN_COOKIE,
@@ -48,10 +43,9 @@ class RoutingMiddleware:
             routing.end_request(token)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
-        code = exception.args[0] if exception.args else None
-        if not isinstance(exception, DatabaseError) or code not in UNAVAILABLE_ERRORS:
+        if not errors.unavailable(exception):
             return None
-        if code in READ_ONLY_ERRORS:
+        if errors.code(exception) in errors.READ_ONLY:
             # A connection still pointing at a demoted writer: drop it, so the next use
             # resolves the cluster endpoint again and reaches the new writer.
             connections[WRITER].close()

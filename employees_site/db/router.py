@@ -8,9 +8,10 @@ within the pinning window after this client's last write (the cookie set by the 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import connections
 
 from . import routing
+from .errors import CONNECT_ERRORS
 from .routing import READER, WRITER, reader_health
 
 
@@ -24,7 +25,7 @@ class PrimaryReplicaRouter:
             # unreachable reader sends this read to the writer instead of failing it.
             reader.close_if_health_check_failed()
             reader.ensure_connection()
-        except DatabaseError as error:
+        except CONNECT_ERRORS as error:
             reader.close()
             reader_health.failed(error, settings.DATABASE_READER_COOLDOWN)
             return WRITER

@@ -2,8 +2,8 @@
 
 Per request (a ``ContextVar``, so safe under threads and async): whether this client's pin cookie
 was valid, whether a write has run, which aliases were used. Per process: whether the reader is
-reachable. Outside a request (a management command, a shell) the same state lives in the thread's
-context, so a script that wrote reads its own writes too.
+reachable. Outside a request (a management command, a shell) there is no such state: reads go to
+the writer only inside a transaction or ``use_writer()``.
 """
 
 from __future__ import annotations
@@ -35,20 +35,13 @@ _state: ContextVar[RequestState | None] = ContextVar("employees_db_state", defau
 _force_writer: ContextVar[bool] = ContextVar("employees_db_force_writer", default=False)
 
 
-def begin_request(*, pinned: bool) -> Token:
-    return _state.set(RequestState(pinned=pinned))
+def begin_request(*, pinned: bool) -> tuple[RequestState, Token]:
+    state = RequestState(pinned=pinned)
+    return state, _state.set(state)
 
 
 def end_request(token: Token) -> None:
     _state.reset(token)
-
-
-def current() -> RequestState:
-    state = _state.get()
-    if state is None:
-        state = RequestState()
-        _state.set(state)
-    return state
 
 
 def writer_required() -> bool:
@@ -82,7 +75,9 @@ class QueryTracker:
         self.alias = alias
 
     def __call__(self, execute, sql, params, many, context):
-        state = current()
+        state = _state.get()
+        if state is None:  # outside a request: nothing to pin or to log
+            return execute(sql, params, many, context)
         state.used.add(self.alias)
         if self.alias == WRITER and not state.wrote:
             head = sql.lstrip(" (\n\t")[:9].upper()
@@ -107,10 +102,6 @@ class ReaderHealth:
     def __init__(self) -> None:
         self._down_until: float | None = None
         self._lock = threading.Lock()
-
-    @property
-    def down(self) -> bool:
-        return self._down_until is not None
 
     def usable(self) -> bool:
         down_until = self._down_until

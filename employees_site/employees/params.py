@@ -31,17 +31,24 @@ def _integer(query: QueryDict, name: str, low: int, high: int) -> int | None:
     raw = query.get(name)
     if raw is None:
         return None
-    # isdigit() accepts other scripts' digits and int() would parse them; ask for ASCII digits.
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    # isdigit() accepts other scripts' digits and int() would parse them: ASCII digits only, and
+    # no more of them than the bound has (int() refuses strings of thousands of digits).
+    if (
+        not (raw.isascii() and raw.isdigit())
+        or len(raw) > len(str(high))
+        or not low <= int(raw) <= high
+    ):
         raise BadParameter(name, f"must be an integer from {low} to {high}, got {raw[:40]!r}")
     return int(raw)
 
 
-def parse_list_params(query: QueryDict) -> ListParams:
+def parse_list_params(query: QueryDict, *, strict: bool) -> ListParams:
+    """The list's parameters; ``strict`` (the API) also refuses names it does not know, while a
+    page (``strict=False``) ignores them, so shared links with tracking parameters still work."""
     unknown = sorted(set(query) - {"after", "limit", "q"})
-    if unknown:
+    if strict and unknown:
         raise BadParameter(unknown[0], "is not a parameter of this list (use after, limit, q)")
-    for name in query:
+    for name in ("after", "limit", "q"):
         if len(query.getlist(name)) > 1:
             raise BadParameter(name, "is given more than once")
     after = _integer(query, "after", 1, MAX_ID)

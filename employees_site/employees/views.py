@@ -62,7 +62,7 @@ def _json_error(status: int, message: str, parameter: str | None = None) -> Json
 @require_safe
 def employee_list(request: HttpRequest) -> HttpResponse:
     try:
-        params = parse_list_params(request.GET)
+        params = parse_list_params(request.GET, strict=False)
         page = _page(params)
     except BadParameter as error:
         return render(request, "employees/bad_request.html", {"error": error}, status=400)
@@ -84,7 +84,7 @@ def employee_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 def api_employee_list(request: HttpRequest) -> JsonResponse:
     try:
-        params = parse_list_params(request.GET)
+        params = parse_list_params(request.GET, strict=True)
         page = _page(params)
     except BadParameter as error:
         return _json_error(400, error.message, error.parameter)

@@ -1,11 +1,15 @@
 """The MySQL backend's credentials: Secrets Manager, cached, refreshed on 1045 (rotation)."""
 
+import os
+import threading
 import uuid
 
 import pytest
 from django.db import connections
 
+from employees_site import aws
 from employees_site.db import credentials
+from tests.harness.plugin import DB_SECRET_ID
 
 pytestmark = [pytest.mark.django_db(transaction=True, databases=["default", "reader"])]
 
@@ -53,3 +57,50 @@ def test_credentials_never_show_the_password():
     """The credentials' repr, which tracebacks and logs would print, hides the password."""
     found = credentials.Credentials(username="app", password="s3cret-value")
     assert "s3cret-value" not in repr(found) and "app" in repr(found)
+
+
+def test_threads_that_miss_together_make_one_call(fresh_credentials, secret_calls):
+    """Eight threads connecting at once on a cold cache share one GetSecretValue."""
+    barrier = threading.Barrier(8)
+
+    def connect():
+        barrier.wait()
+        credentials.get(DB_SECRET_ID, region=os.environ["AWS_REGION"])
+
+    threads = [threading.Thread(target=connect) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert secret_calls == ["GetSecretValue"]
+
+
+def test_a_forked_worker_makes_its_own_client(aws_server):
+    """A client made before a fork (gunicorn's preload) is not shared with the child."""
+    before = aws.secrets_client(os.environ["AWS_REGION"])
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if it gets a client of its own
+        os._exit(0 if aws.secrets_client(os.environ["AWS_REGION"]) is not before else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.drill
+def test_secrets_manager_failure_is_a_503_not_a_500(client, fresh_credentials):
+    """With the database secret unreadable, pages and /readyz answer 503 naming the cause."""
+    saved = {}
+    for alias in ("default", "reader"):
+        saved[alias] = connections[alias].settings_dict["SECRET_ID"]
+        connections[alias].settings_dict["SECRET_ID"] = "test/no-such-secret"
+    try:
+        api = client.get("/api/employees/")
+        ready = client.get("/readyz")
+    finally:
+        for alias, secret_id in saved.items():
+            connections[alias].settings_dict["SECRET_ID"] = secret_id
+    assert api.status_code == 503 and api["Retry-After"] == "5"
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {
+        "writer": "down (CredentialsError)",
+        "reader": "down (CredentialsError)",
+    }

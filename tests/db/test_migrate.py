@@ -1,11 +1,16 @@
 """migrate: on the writer only, once under a named lock, schema to the reader by replication."""
 
+import io
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 
 import pytest
+from django.core.management import call_command
+from django.db import connections
 
 from .conftest import ROOT, manage
 
@@ -66,3 +71,26 @@ def test_lock_timeout_gives_a_clear_error(mariadb_pair, empty_database):
     assert result.returncode == 1
     assert "another migrate has held the lock" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_waiting_for_the_lock_outlasts_the_connections_read_timeout(mariadb_pair):
+    """migrate waits for the lock longer than the request-sized read timeout, then succeeds."""
+    connection = connections["default"]
+    options = connection.settings_dict["OPTIONS"]
+    holder = mariadb_pair.app_connect(mariadb_pair.primary, connection.settings_dict["NAME"])
+    holder.cursor().execute("SELECT GET_LOCK('employees_site.migrate', 0)")
+    releaser = threading.Timer(2.5, holder.close)
+    connection.close()
+    connection.settings_dict["OPTIONS"] = {**options, "read_timeout": 1}
+    started = time.monotonic()
+    try:
+        releaser.start()
+        out = io.StringIO()
+        call_command("migrate", "--noinput", lock_timeout=30, stdout=out)
+    finally:
+        releaser.join()
+        connection.close()
+        connection.settings_dict["OPTIONS"] = options
+    assert time.monotonic() - started >= 2.4
+    assert "No migrations to apply" in out.getvalue()

@@ -88,6 +88,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, r
         request.getfixturevalue("db_secret")
 
 
+@pytest.fixture(autouse=True)
+def reader_considered_up():
+    """Each test starts with the reader reachable: one test's outage drill never leaks."""
+    from employees_site.db.routing import reader_health
+
+    reader_health.succeeded()
+
+
 @pytest.fixture
 def wait_for_replica(request):
     """A function that blocks until the reader has what the writer committed (SQLite: no-op)."""

@@ -107,3 +107,25 @@ def test_csv_export_streams_the_selected_rows(admin_client, people):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["id", "name", "age", "joined_at"]
     assert [row[1] for row in rows[1:]] == ["Ada Kim", "Bea Park"]
+
+
+def test_search_by_full_name_is_one_prefix(admin_client, people):
+    """'Ada Kim' finds Ada Kim (Django would otherwise require each word to start the name)."""
+    response = admin_client.get(URL, {"q": "Ada Kim"})
+    assert [e.name for e in response.context["cl"].result_list] == ["Ada Kim"]
+
+
+def test_csv_export_reads_in_keyset_batches(admin_client, people, monkeypatch):
+    """A big export is read in id batches, every row once, in id order."""
+    from employees_site.employees import admin as employee_admin
+
+    monkeypatch.setattr(employee_admin, "EXPORT_BATCH", 2)
+    extra = [Employee.objects.create(name=f"Extra {i}", age=40) for i in range(3)]
+    selected = [e.pk for e in people + extra]
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.post(URL, {"action": "export_csv", "_selected_action": selected})
+        body = b"".join(response.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(body)))[1:]
+    assert [int(row[0]) for row in rows] == sorted(selected)
+    batches = [q for q in captured.captured_queries if q["sql"].endswith("LIMIT 2")]
+    assert len(batches) == 4  # 2 + 2 + 2 rows, then an empty batch

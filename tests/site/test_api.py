@@ -85,6 +85,7 @@ def test_detail(client, employees):
         ("after=99999999999999999999999", "after"),
         ("after=%D9%A3", "after"),  # an Arabic-Indic digit
         ("after=123456", "after"),  # no such employee
+        ("limit=" + "9" * 5000, "limit"),  # beyond what int() takes from a string
         ("limit=1&limit=2", "limit"),
         ("q=" + "x" * 101, "q"),
         ("q=%00a", "q"),
@@ -140,3 +141,40 @@ def test_detail_page(client, employees):
     """/employees/<id>/ shows the employee; an unknown id is a 404."""
     assert employees[0].name in client.get(f"/employees/{employees[0].id}/").content.decode()
     assert client.get("/employees/123456/").status_code == 404
+
+
+def test_list_page_ignores_unknown_parameters(client, employees):
+    """Shared links with tracking parameters still open the list; the API stays strict."""
+    assert client.get("/?utm_source=newsletter").status_code == 200
+    assert client.get("/api/employees/?utm_source=newsletter").status_code == 400
+
+
+def test_pages_break_ties_between_equal_names_by_id(client):
+    """Employees with one name, split across pages, all come back once, in id order."""
+    same = [Employee.objects.create(name="Sam Smith", age=30) for _ in range(5)]
+    ids, pages = [], 0
+    url = "/api/employees/?limit=2&q=Sam"
+    while url:
+        body = client.get(url).json()
+        ids += [row["id"] for row in body["results"]]
+        pages += 1
+        url = body["next"]
+    assert ids == sorted(e.id for e in same)
+    assert pages == 3
+
+
+@pytest.mark.django_db(transaction=True)  # ANALYZE TABLE commits implicitly on MySQL
+def test_prefix_page_query_uses_the_name_index():
+    """On MySQL the planner serves a prefix page from the (name, id) index."""
+    if connection.vendor != "mysql":
+        pytest.skip("EXPLAIN output is MySQL's")
+    Employee.objects.using("default").bulk_create(
+        Employee(name=f"Name {i:04d}", age=30) for i in range(300)
+    )
+    queryset = Employee.objects.using("default").filter(name__istartswith="Name 01")
+    queryset = queryset.order_by("name", "id")[:51]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE employees_employee")
+    plan = queryset.explain()
+    assert "employee_name_id_idx" in plan
+    assert "filesort" not in plan.lower()

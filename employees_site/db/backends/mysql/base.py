@@ -13,12 +13,10 @@ import logging
 from django.db.backends.mysql import base
 
 from ... import credentials
+from ...errors import ACCESS_DENIED, UNREACHABLE, code
 
 logger = logging.getLogger(__name__)
 
-ACCESS_DENIED = 1045
-# Client-side codes for "could not reach the server": socket, TCP, unknown host, gone, lost.
-UNREACHABLE = {2002, 2003, 2005, 2006, 2013}
 # Which environment variables set each alias (see settings.py), for messages that say what to fix.
 VARIABLES = {"default": "DB_WRITER_HOST/DB_WRITER_PORT", "reader": "DB_READER_HOST/DB_READER_PORT"}
 
@@ -41,7 +39,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             return self._connect(conn_params)
         except Database.OperationalError as error:
-            if error.args and error.args[0] in UNREACHABLE:
+            if code(error) in UNREACHABLE:
                 where = f"{conn_params.get('host')}:{conn_params.get('port', 3306)}"
                 variables = VARIABLES.get(self.alias, "its HOST/PORT settings")
                 raise Database.OperationalError(
@@ -56,28 +54,36 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             return super().get_new_connection(conn_params)
         except Database.OperationalError as error:
-            if not secret_id or error.args[0] != ACCESS_DENIED:
+            if not secret_id or code(error) != ACCESS_DENIED:
                 raise
-            first_error = error
+            refused_error = error
         logger.warning("access denied on %s; reading the database secret again", self.alias)
-        for stage in ("AWSCURRENT", "AWSPENDING"):
-            try:
-                found = credentials.refresh(secret_id, region=region, stage=stage)
-            except credentials.CredentialsError:
-                if stage == "AWSPENDING":
-                    break  # no rotation in progress: the pending stage does not exist
-                raise
-            retry = {**conn_params, "user": found.username, "password": found.password}
+        refused = credentials.Credentials(conn_params["user"], conn_params["password"])
+        tried = {refused}
+        for candidate in self._candidates(secret_id, region, refused):
+            if candidate in tried:
+                continue
+            tried.add(candidate)
+            retry = {**conn_params, "user": candidate.username, "password": candidate.password}
             try:
                 connection = super().get_new_connection(retry)
             except Database.OperationalError as error:
-                if error.args[0] != ACCESS_DENIED:
+                if code(error) != ACCESS_DENIED:
                     raise
                 continue
-            credentials.remember(secret_id, found)
+            credentials.remember(secret_id, candidate)
             return connection
         raise Database.OperationalError(
             ACCESS_DENIED,
             f"database alias '{self.alias}' refused the credentials of secret {secret_id!r} "
-            f"(also after reading it again): {first_error.args[1]}",
+            f"(also after reading it again): {refused_error.args[1]}",
         ) from None
+
+    @staticmethod
+    def _candidates(secret_id, region, refused):
+        """AWSCURRENT read afresh, then AWSPENDING if a rotation is in progress."""
+        yield credentials.refresh(secret_id, region=region, refused=refused)
+        try:
+            yield credentials.pending(secret_id, region=region)
+        except credentials.CredentialsError:
+            return  # no rotation in progress: the pending stage does not exist

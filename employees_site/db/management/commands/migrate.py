@@ -8,9 +8,11 @@ and by the server if the process dies.
 
 from __future__ import annotations
 
+import contextlib
+
 from django.core.management.base import CommandError
 from django.core.management.commands import migrate
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 LOCK_NAME = "employees_site.migrate"
 DEFAULT_LOCK_TIMEOUT = 600
@@ -41,16 +43,46 @@ class Command(migrate.Command):
         connection = connections[database]
         if connection.vendor != "mysql":
             return super().handle(*args, **options)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT GET_LOCK(%s, %s)", [LOCK_NAME, timeout])
-            (acquired,) = cursor.fetchone()
-        if acquired != 1:
-            raise CommandError(
-                f"another migrate has held the lock {LOCK_NAME!r} on the writer for more than "
-                f"{timeout}s; wait for it to finish (or find it in SHOW PROCESSLIST) and run again"
-            )
-        try:
-            return super().handle(*args, **options)
-        finally:
+        with _without_read_timeout(connection):
             with connection.cursor() as cursor:
-                cursor.execute("SELECT RELEASE_LOCK(%s)", [LOCK_NAME])
+                cursor.execute("SELECT GET_LOCK(%s, %s)", [LOCK_NAME, timeout])
+                (acquired,) = cursor.fetchone()
+            if acquired != 1:
+                raise CommandError(
+                    f"another migrate has held the lock {LOCK_NAME!r} on the writer for more "
+                    f"than {timeout}s; wait for it to finish (or find it in SHOW PROCESSLIST) "
+                    "and run again"
+                )
+            try:
+                return super().handle(*args, **options)
+            finally:
+                _release(connection)
+
+
+@contextlib.contextmanager
+def _without_read_timeout(connection):
+    """The request-sized read/write timeouts off for this connection while migrate runs.
+
+    Waiting for the lock and a long ALTER TABLE both outlast them; the client would drop the
+    connection mid-migration while the server goes on, leaving django_migrations behind.
+    """
+    options = connection.settings_dict["OPTIONS"]
+    connection.close()
+    connection.settings_dict["OPTIONS"] = {
+        key: value for key, value in options.items() if key not in ("read_timeout", "write_timeout")
+    }
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["OPTIONS"] = options
+
+
+def _release(connection) -> None:
+    # Never let a failure to release hide the migration's own error: the server releases a
+    # session's locks when the connection closes anyway.
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT RELEASE_LOCK(%s)", [LOCK_NAME])
+    except DatabaseError:
+        connection.close()
