@@ -40,8 +40,10 @@ AWS_REGION = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
 
 if PRODUCTION:
     # Everything production cannot run without, reported at once rather than one per restart.
-    _required = ["DJANGO_ALLOWED_HOSTS", "DB_WRITER_HOST", "DB_NAME", "DB_SECRET_ID", "AWS_REGION"]
+    _required = ["DJANGO_ALLOWED_HOSTS", "DB_WRITER_HOST", "DB_NAME", "DB_SECRET_ID"]
     _missing = [name for name in _required if not env.get(name)]
+    if not AWS_REGION:
+        _missing.append("AWS_REGION (or AWS_DEFAULT_REGION)")
     if not (env.get("DJANGO_SECRET_KEY") or env.get("DJANGO_SECRET_KEY_SECRET_ID")):
         _missing.append("DJANGO_SECRET_KEY or DJANGO_SECRET_KEY_SECRET_ID")
     if _missing:
@@ -67,9 +69,9 @@ ALLOWED_HOSTS = _csv("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,lo
 CSRF_TRUSTED_ORIGINS = _csv("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # -- HTTPS behind the ALB ----------------------------------------------------------------------
-# The ALB terminates TLS and says so in X-Forwarded-Proto; instances accept port 8000 from the
-# ALB's security group only, so the header cannot come from anyone else.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The ALB terminates TLS and says so in X-Forwarded-Proto. gunicorn turns that header into the
+# request's scheme only for peers in FORWARDED_ALLOW_IPS (the VPC), so Django takes the scheme
+# from gunicorn and SECURE_PROXY_SSL_HEADER stays unset: no client can claim HTTPS by header.
 _https = env.get("DJANGO_HTTPS", "true" if PRODUCTION else "false").lower()
 if _https not in ("true", "false"):
     raise ImproperlyConfigured(f"DJANGO_HTTPS={_https!r} is not valid: use 'true' or 'false'")
@@ -151,15 +153,10 @@ if env.get("DB_WRITER_HOST"):
         "write_timeout": 30,
     }
     if env.get("DB_SSL_CA"):
-        # VERIFY_IDENTITY checks the endpoint's name; a Session Manager port-forward reaches the
-        # writer as 127.0.0.1, where only VERIFY_CA can work (see the README's walk-through).
-        _ssl_mode = env.get("DB_SSL_MODE", "VERIFY_IDENTITY")
-        if _ssl_mode not in ("VERIFY_IDENTITY", "VERIFY_CA"):
-            raise ImproperlyConfigured(
-                f"DB_SSL_MODE={_ssl_mode!r} is not valid: use VERIFY_IDENTITY or VERIFY_CA"
-            )
+        # The endpoint's certificate and its name are both checked. Through a Session Manager
+        # port-forward, map the endpoint's name to 127.0.0.1 (README) rather than weaken this.
         _options["ssl"] = {"ca": env["DB_SSL_CA"]}
-        _options["ssl_mode"] = _ssl_mode
+        _options["ssl_mode"] = "VERIFY_IDENTITY"
 
     def _mysql(host: str, port: int) -> dict:
         return {
@@ -210,7 +207,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 if PRODUCTION:
     # Hashed, compressed files, collected at build time and served by whitenoise with far-future
     # cache headers; development keeps Django's plain storage and runserver's static serving.

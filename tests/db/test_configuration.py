@@ -73,25 +73,14 @@ def test_system_checks_name_the_misconfiguration(databases, env, ids):
     ("env", "expected"),
     [
         ({"DB_SSL_CA": "/etc/ca.pem"}, "{'ca': '/etc/ca.pem'} VERIFY_IDENTITY"),
-        (
-            {"DB_SSL_CA": "/etc/ca.pem", "DB_SSL_MODE": "VERIFY_CA"},
-            "{'ca': '/etc/ca.pem'} VERIFY_CA",
-        ),
         ({}, "None None"),
     ],
 )
 def test_tls_options_follow_the_environment(env, expected):
-    """DB_SSL_CA turns on TLS with the CA bundle; the mode defaults to VERIFY_IDENTITY."""
+    """DB_SSL_CA turns on TLS with the CA bundle, checking the endpoint's certificate and name."""
     code = (
         "from django.conf import settings; o = settings.DATABASES['reader']['OPTIONS'];"
         "print(o.get('ssl'), o.get('ssl_mode'))"
     )
     result = manage("shell", "--no-imports", "-c", code, **env)
     assert result.stdout.strip() == expected
-
-
-def test_bad_tls_mode_is_named():
-    """An unknown DB_SSL_MODE is refused naming the variable."""
-    result = manage("check", DB_SSL_CA="/etc/ca.pem", DB_SSL_MODE="PREFERRED")
-    assert result.returncode == 1
-    assert "DB_SSL_MODE='PREFERRED' is not valid" in result.stderr

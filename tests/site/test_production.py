@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read
 
 
 @pytest.fixture(scope="module")
-def production_env(db_secret, django_db_setup, django_db_blocker):
+def production_env(db_secret, django_db_setup, django_db_blocker, tmp_path_factory):
     """The environment of an instance: production, keys and hosts, the test database."""
     import boto3
 
@@ -42,6 +42,7 @@ def production_env(db_secret, django_db_setup, django_db_blocker):
         "DJANGO_ALLOWED_HOSTS": HOST,
         "DJANGO_SECRET_KEY_SECRET_ID": KEY_SECRET_ID,
         "DB_NAME": database,
+        "DJANGO_STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
     }
 
 
@@ -100,14 +101,24 @@ class Gunicorn:
 @pytest.fixture(scope="module")
 def static_files(production_env):
     """collectstatic, as the instance build does, with the production (manifest) storage."""
-    result = _manage(production_env, "collectstatic", "--noinput", "--clear")
+    result = _manage(production_env, "collectstatic", "--noinput")
     assert result.returncode == 0, result.stderr
-    return json.loads((ROOT / "staticfiles" / "staticfiles.json").read_text())["paths"]
+    manifest = Path(production_env["DJANGO_STATIC_ROOT"]) / "staticfiles.json"
+    return json.loads(manifest.read_text())["paths"]
 
 
 @pytest.fixture(scope="module")
 def https_site(production_env, static_files, tmp_path_factory):
     server = Gunicorn(production_env, tmp_path_factory.mktemp("gunicorn") / "out.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def untrusted_proxy_site(production_env, static_files, tmp_path_factory):
+    """gunicorn trusting forwarded headers from the VPC only; the tests connect from 127.0.0.1."""
+    env = {**production_env, "FORWARDED_ALLOW_IPS": "10.0.0.0/16"}
+    server = Gunicorn(env, tmp_path_factory.mktemp("gunicorn-vpc") / "out.log")
     yield server
     server.stop()
 
@@ -196,3 +207,16 @@ def test_without_https_plain_http_is_served_and_the_start_up_says_so(http_site):
     assert status == 200 and "Strict-Transport-Security" not in headers
     warnings = [line for line in http_site.log_lines() if "DJANGO_HTTPS=false" in line["message"]]
     assert len(warnings) == 1
+
+
+def test_forwarded_proto_counts_only_from_trusted_addresses(untrusted_proxy_site):
+    """A client outside FORWARDED_ALLOW_IPS cannot claim HTTPS by sending X-Forwarded-Proto."""
+    status, headers, _ = untrusted_proxy_site.get("/", {"X-Forwarded-Proto": "https"})
+    assert status == 301 and headers["Location"] == f"https://{HOST}/"
+
+
+def test_readyz_is_not_served_to_the_internet(https_site):
+    """/readyz answers the instance itself, but not a request the ALB forwarded (404)."""
+    assert https_site.get("/readyz", {"Host": "10.0.12.34:8000"})[0] == 200
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    assert https_site.get("/readyz", forwarded)[0] == 404
