@@ -641,8 +641,17 @@ def main(
         console.print(f"Error: {_explain(error)}")
         return 1
     except KeyboardInterrupt:
-        console.print("Interrupted. A running stack operation goes on; follow it with `events`.")
+        console.print("Interrupted. " + _GOES_ON.get(args.command, _GOES_ON["up"]))
         return 130
+
+
+# What an interrupt leaves running, by command.
+_GOES_ON = {
+    "up": "A running stack operation goes on; follow it with `events`.",
+    "manage": "The command goes on on the instance; `aws ssm list-commands` shows it.",
+    "refresh": "The instance refresh goes on; stop it with `aws autoscaling "
+    "cancel-instance-refresh --auto-scaling-group-name GROUP`.",
+}
 
 
 def _explain(error: Exception) -> str:

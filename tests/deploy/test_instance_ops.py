@@ -307,3 +307,21 @@ def test_refresh_asks_and_a_no_starts_nothing(call, stubbed_autoscaling, name, g
     assert result.code == 1
     assert questions == [f"Replace the instances of {group}? [y/N] "]
     assert "Cancelled; nothing was started." in result.out
+
+
+def test_interrupted_refresh_says_it_goes_on_and_how_to_stop_it(capsys, stubbed_autoscaling, name):
+    """Ctrl-C while following: exit 130, and the refresh is said to go on, with how to cancel."""
+    stubber, with_stub = stubbed_autoscaling
+    stubber.add_response("start_instance_refresh", {"InstanceRefreshId": "r-1"})
+    stubber.add_response("describe_instance_refreshes", _refresh("InProgress", 0, 2))
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    code = cli.main(
+        ["refresh", "--stack-name", name, "--yes", "--poll-interval", "0"],
+        clients=with_stub,
+        sleep=interrupt,
+    )
+    assert code == 130
+    assert "Interrupted. The instance refresh goes on; stop it with" in capsys.readouterr().out
