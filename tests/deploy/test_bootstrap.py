@@ -25,6 +25,7 @@ import time
 import uuid
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -218,8 +219,15 @@ def test_bootstrap_serves_readyz_then_signals_success(booted):
     ]
     assert signal_call["readyz"] == 200  # the site was ready while the signal was sent
     log = sandbox.root / "var/log/employees-site/app.log"
-    ready = [line for line in _request_lines(log) if line["path"] == "/readyz"]
-    assert ready and ready[-1]["status"] == 200
+    # The bootstrap's own probe (curl) got its 200 before cfn-signal was invoked.
+    probes = [
+        line
+        for line in _request_lines(log)
+        if line["path"] == "/readyz" and line["user_agent"].startswith("curl/")
+    ]
+    assert probes and probes[-1]["status"] == 200
+    answered = datetime.fromisoformat(probes[-1]["time"].replace("Z", "+00:00")).timestamp()
+    assert answered < signal_call["time"]
     # The gunicorn serving it runs the wheel installed in the release's venv, not this checkout.
     pid = sandbox.gunicorn_pid()
     environ = dict(
