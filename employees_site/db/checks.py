@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
+from .routing import READER, WRITER
+
 BACKEND = "employees_site.db.backends.mysql"
-WRITER, READER = "default", "reader"
 
 
 @register(Tags.database)

@@ -56,6 +56,13 @@ def rotate(mariadb_pair, secretsmanager):
 
     yield change
     change(mariadb.APP_PASSWORD)
+    # A drill's AWSPENDING label must not outlive it: the next rotation test would find it.
+    stages = secretsmanager.describe_secret(SecretId=DB_SECRET_ID)["VersionIdsToStages"]
+    for version, labels in stages.items():
+        if "AWSPENDING" in labels:
+            secretsmanager.update_secret_version_stage(
+                SecretId=DB_SECRET_ID, VersionStage="AWSPENDING", RemoveFromVersionId=version
+            )
     credentials.clear()
 
 

@@ -1,25 +1,34 @@
-"""The gunicorn config keeps the ALB's rules: keep-alive, graceful shutdown, workers per CPU."""
+"""The gunicorn config fits the load balancer the templates build: keep-alive, graceful shutdown."""
 
 import multiprocessing
 import runpy
 from pathlib import Path
 
-CONFIG = runpy.run_path(
-    str(Path(__file__).resolve().parents[2] / "employees_site/gunicorn.conf.py")
-)
-ALB_IDLE_TIMEOUT = 60
-DEREGISTRATION_DELAY = 30
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = runpy.run_path(str(ROOT / "employees_site/gunicorn.conf.py"))
+EDGE = yaml.safe_load((ROOT / "templates_out/edge.yaml").read_text())["Resources"]
 
 
-def test_keepalive_outlasts_the_alb_idle_timeout():
+def _attributes(resource_type: str, key: str) -> dict[str, str]:
+    (resource,) = [r for r in EDGE.values() if r["Type"] == resource_type]
+    return {item["Key"]: item["Value"] for item in resource["Properties"].get(key, [])}
+
+
+def test_keepalive_outlasts_the_load_balancers_idle_timeout():
     """gunicorn keeps idle connections longer than the ALB, so the ALB never reuses a closed one."""
-    assert CONFIG["keepalive"] > ALB_IDLE_TIMEOUT
+    attributes = _attributes("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerAttributes")
+    idle_timeout = int(attributes.get("idle_timeout.timeout_seconds", 60))  # the ALB's default
+    assert CONFIG["keepalive"] > idle_timeout
 
 
 def test_graceful_shutdown_fits_in_the_deregistration_delay():
-    """Workers finish in-flight requests before the target group stops waiting."""
-    assert CONFIG["graceful_timeout"] < DEREGISTRATION_DELAY
-    assert CONFIG["timeout"] <= DEREGISTRATION_DELAY
+    """Workers finish in-flight requests before the target group stops waiting for them."""
+    attributes = _attributes("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupAttributes")
+    delay = int(attributes["deregistration_delay.timeout_seconds"])
+    assert CONFIG["graceful_timeout"] < delay
+    assert CONFIG["timeout"] <= delay
 
 
 def test_workers_and_threads_follow_the_cpus_and_recycle_with_jitter():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -47,9 +46,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when employees already exist"
         )
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
-    def handle(self, *args, count, seed, batch_size, if_empty, database, **options):
+    def handle(self, *args, count, seed, batch_size, if_empty, **options):
+        database = DEFAULT_DB_ALIAS  # rows are written to the writer, and checked there
         if count < 0:
             raise CommandError(f"--count must be 0 or more, got {count}")
         if not 1 <= batch_size <= 50000:
@@ -57,7 +56,7 @@ class Command(BaseCommand):
         if if_empty and Employee.objects.using(database).exists():
             self.stdout.write("Employees already exist; nothing seeded.")
             return
-        progress = _Progress(count, sys.stderr)
+        progress = _Progress(count, self.stderr)
         started = time.monotonic()
         employees = generate(count, seed)
         done = 0
@@ -80,7 +79,7 @@ class _Progress:
 
     def __init__(self, total: int, stream):
         self.total, self.stream = total, stream
-        self.tty = stream.isatty()
+        self.tty = stream.isatty()  # Django's OutputWrapper passes this to its stream
         self.shown_tenth = 0
 
     def update(self, done: int) -> None:
@@ -90,12 +89,12 @@ class _Progress:
         if self.tty:
             filled = int(self.WIDTH * fraction)
             bar = "#" * filled + "." * (self.WIDTH - filled)
-            self.stream.write(f"\r[{bar}] {fraction:4.0%} {done}/{self.total}")
+            self.stream.write(f"\r[{bar}] {fraction:4.0%} {done}/{self.total}", ending="")
             self.stream.flush()
         elif int(fraction * 10) > self.shown_tenth:
             self.shown_tenth = int(fraction * 10)
-            self.stream.write(f"seeded {done}/{self.total} ({fraction:.0%})\n")
+            self.stream.write(f"seeded {done}/{self.total} ({fraction:.0%})")
 
     def finish(self) -> None:
         if self.tty and self.total:
-            self.stream.write("\n")
+            self.stream.write("")
