@@ -293,7 +293,9 @@ def _pagination(deep: dict) -> list[str]:
             ],
         ),
         f"Of the OFFSET paginator's deep page, COUNT(*) takes {_number(offset['count_ms'], 2)} ms "
-        f"and the LIMIT/OFFSET select alone {_number(offset['deep_select_only_ms'], 2)} ms.",
+        f"and the LIMIT/OFFSET select alone {_number(offset['deep_select_only_ms'], 2)} ms. "
+        "The keyset deep page runs two short queries (the `after` row's name, then the page) "
+        "where the first page runs one, hence a ratio above 1 that does not grow with depth.",
         "",
     ]
 
@@ -354,8 +356,9 @@ def _profiles(profiles: dict, goals: list[dict]) -> list[str]:
     lines += [
         "pyinstrument over requests made through Django's test client inside one process with "
         "the instance's settings (no HTTP server), plus each SQL statement timed by an execute "
-        "wrapper; self time by area and by function, as a share of the profiled time. The "
-        "blog way's steps are timed one request at a time. What they show:",
+        "wrapper; self time by area and by function, as a share of the profiled time (the test "
+        "client's own request building counts under Django other). The blog way's steps are "
+        "timed one request at a time. What they show:",
         "",
         *_findings(profiles),
     ]
@@ -463,7 +466,7 @@ METHOD = [
     "",
     "- One process, `python -m tests.bench`, starts everything on 127.0.0.1 and stops it by PID "
     "at the end: the bench MariaDB pair (primary 23306, GTID replica 23307, beside the tests' "
-    "13306/13307), a moto server for Secrets Manager, and three gunicorns with "
+    "pairs from 13306 up), a moto server for Secrets Manager, and three gunicorns with "
     "`employees_site/gunicorn.conf.py`.",
     "- The site runs with production settings: `DJANGO_ENV=production`, DEBUG off, "
     "`DJANGO_HTTPS=false` (plain HTTP on loopback), persistent checked connections "
@@ -481,6 +484,9 @@ METHOD = [
     "- wrk runs on the same machine (it takes CPU from the servers, equally for all three), "
     "bounded in time, loopback only; latencies are wrk's (no coordinated-omission "
     "correction).",
+    "- Reproduce with `make bench` (the working tree) or `python -m tests.bench --commit HEAD` "
+    "(a clean export of a commit, as for this file when it names one); `--help` lists the "
+    "sizes and durations.",
     "- Timed figures are medians; nothing here is asserted in the tests. "
     "`tests/bench/test_smoke.py` runs this harness on 2,000 rows for about a second of load "
     "and checks only that every figure is written.",
