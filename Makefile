@@ -7,7 +7,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
-SYSTEM_PACKAGES := libmariadb-dev pkg-config mariadb-server mariadb-client chromium chromium-driver
+SYSTEM_PACKAGES := libmariadb-dev pkg-config mariadb-server mariadb-client chromium chromium-driver \
+	graphviz shellcheck curl
 # pip on some machines warns about every configured local index it cannot read; hide only that.
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 

@@ -103,26 +103,33 @@ def write(rendered: Mapping[str, str], out: Path) -> Differences:
     """
     changes = compare(rendered, out)
     out.mkdir(exist_ok=True)
+    write_files(
+        {out / name: rendered[name].encode() for name in [*changes.stale, *changes.missing]}
+    )
+    removed = [name for name in changes.extra if _is_generated(out / name)]
+    for name in removed:
+        (out / name).unlink()
+    return Differences(stale=changes.stale, missing=changes.missing, extra=removed)
+
+
+def write_files(files: Mapping[Path, bytes]) -> None:
+    """Write every file, or none: each goes to a temporary file beside its target first, and the
+    temporary files are renamed over the targets only once all of them are written."""
     pending: list[tuple[Path, Path]] = []
     try:
-        for name in [*changes.stale, *changes.missing]:
-            target = out / name
-            temporary = out / f".{name}.{os.getpid()}.tmp"
+        for target, content in files.items():
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             # os.open applies the umask, as a plain open() of the target would.
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             pending.append((temporary, target))
-            with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
-                stream.write(rendered[name])
+            with os.fdopen(descriptor, "wb") as stream:
+                stream.write(content)
         for temporary, target in pending:
             os.replace(temporary, target)
     finally:
         for temporary, _ in pending:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
-    removed = [name for name in changes.extra if _is_generated(out / name)]
-    for name in removed:
-        (out / name).unlink()
-    return Differences(stale=changes.stale, missing=changes.missing, extra=removed)
 
 
 def _is_generated(path: Path) -> bool:
