@@ -510,20 +510,25 @@ ENVIRONMENT
 chmod 0640 {ENV_FILE}
 curl -fsS -o /etc/pki/tls/certs/rds-global-bundle.pem \\
   https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+chmod 0644 /etc/pki/tls/certs/rds-global-bundle.pem  # the service user reads it
 release={RELEASES}/$(basename '${{ArtifactKey}}' .zip)
 install -d -m 0755 "$release"
 aws s3 cp --only-show-errors 's3://${{ArtifactBucket}}/${{ArtifactKey}}' /tmp/artifact.zip
 python3 -m zipfile -e /tmp/artifact.zip "$release"
 rm -f /tmp/artifact.zip
+trap - ERR  # from here the bootstrap signals success or failure itself, with the reason
 bash "$release/{BOOTSTRAP}" {ENV_FILE} '${{AWS::StackName}}' AutoScalingGroup '${{AWS::Region}}'
 """
 
 
 def _add_launch_template(template: Template, params: AppParams) -> None:
+    # EC2's own resolve:ssm: form, resolved at every launch (not CloudFormation's
+    # {{resolve:ssm:...}}, resolved once per stack operation): an instance refresh then picks up
+    # the latest AL2023 AMI without a stack update.
     image = If(
         IS_ARM,
-        "{{resolve:ssm:" + AMI_PARAMETER.format(arch="arm64") + "}}",
-        "{{resolve:ssm:" + AMI_PARAMETER.format(arch="x86_64") + "}}",
+        "resolve:ssm:" + AMI_PARAMETER.format(arch="arm64"),
+        "resolve:ssm:" + AMI_PARAMETER.format(arch="x86_64"),
     )
     template.add_resource(
         from_properties(

@@ -54,13 +54,14 @@ def statements(app: dict) -> dict[str, dict]:
 
 
 def test_ami_is_al2023_from_the_public_parameter_of_the_instance_architecture(app):
-    """ImageId resolves the AL2023 public SSM parameter of the instance type's architecture."""
+    """ImageId resolves the AL2023 public SSM parameter of the instance type's architecture, at
+    each launch (EC2's resolve:ssm:), so an instance refresh takes the latest AMI."""
     image = launch_data(app)["ImageId"]
     condition, arm, x86 = image["Fn::If"]
     assert condition == app_module.IS_ARM
-    prefix = "{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-"
-    assert arm == prefix + "arm64}}"
-    assert x86 == prefix + "x86_64}}"
+    prefix = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-"
+    assert arm == prefix + "arm64"
+    assert x86 == prefix + "x86_64"
     mapping = app["Mappings"][app_module.ARCH_MAPPING]
     assert set(mapping) == set(app["Parameters"]["InstanceType"]["AllowedValues"])
     for kind, row in mapping.items():
