@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 SYSTEM_PACKAGES := libmariadb-dev pkg-config mariadb-server mariadb-client chromium chromium-driver \
-	graphviz shellcheck curl
+	graphviz shellcheck curl wrk
 # pip on some machines warns about every configured local index it cannot read; hide only that.
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
@@ -58,6 +58,11 @@ run: setup
 	$(PY) manage.py seed_employees --count 300 --seed 1 --if-empty
 	@echo "Serving http://127.0.0.1:8000/ (admin at /admin/, user admin); Ctrl-C stops it."
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# Benchmarks on their own MariaDB pair (23306/23307), a million rows loaded once and kept; writes
+# bench-results.json and BENCHMARKS.md. BENCH_ARGS, e.g. --commit HEAD (a clean export), --fresh.
+bench: setup
+	$(PY) -m tests.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build *.egg-info

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from .models import Employee
+
+# What the list, the detail page and the API show. Reading only these as plain rows skips building
+# model instances and converting timestamps nobody shows: most of a page's time in Python.
+PUBLIC_FIELDS = ("id", "name", "age", "joined_at")
 
 
 class UnknownCursor(LookupError):
@@ -15,13 +19,13 @@ class UnknownCursor(LookupError):
 
 @dataclass(frozen=True)
 class Page:
-    employees: list[Employee]
+    employees: list[dict]  # PUBLIC_FIELDS of each employee
     next_after: int | None  # the id to pass as ``after`` for the next page, if there is one
 
 
 def employee_page(*, after: int | None = None, limit: int = 50, prefix: str = "") -> Page:
     """One page of employees whose name starts with ``prefix``, after employee ``after``."""
-    queryset: QuerySet[Employee] = Employee.objects.order_by("name", "id")
+    queryset = Employee.objects.order_by("name", "id").values(*PUBLIC_FIELDS)
     if prefix:
         queryset = queryset.filter(name__istartswith=prefix)
     if after is not None:
@@ -32,4 +36,9 @@ def employee_page(*, after: int | None = None, limit: int = 50, prefix: str = ""
     rows = list(queryset[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return Page(employees=rows, next_after=rows[-1].id if has_more else None)
+    return Page(employees=rows, next_after=rows[-1]["id"] if has_more else None)
+
+
+def employee_fields(pk: int) -> dict | None:
+    """PUBLIC_FIELDS of employee ``pk``, or None."""
+    return Employee.objects.filter(pk=pk).values(*PUBLIC_FIELDS).first()

@@ -8,9 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from .models import Employee
 from .params import MAX_ID, BadParameter, ListParams, parse_list_params
-from .selectors import Page, UnknownCursor, employee_page
+from .selectors import Page, UnknownCursor, employee_fields, employee_page
 
 
 def _page(params: ListParams) -> Page:
@@ -31,22 +30,16 @@ def _next_query(params: ListParams, page: Page) -> str | None:
     return "?" + urlencode(query)
 
 
-def _employee(pk: int) -> Employee:
-    if pk > MAX_ID:  # the URL pattern takes any digits; the key is 64-bit
+def _employee(pk: int) -> dict:
+    # The URL pattern takes any digits; the key is 64-bit (beyond, SQLite would refuse the query).
+    employee = employee_fields(pk) if pk <= MAX_ID else None
+    if employee is None:
         raise Http404
-    try:
-        return Employee.objects.get(pk=pk)
-    except Employee.DoesNotExist:
-        raise Http404 from None
+    return employee
 
 
-def employee_json(employee: Employee) -> dict:
-    return {
-        "id": employee.id,
-        "name": employee.name,
-        "age": employee.age,
-        "joined_at": employee.joined_at.isoformat(),
-    }
+def employee_json(employee: dict) -> dict:
+    return {**employee, "joined_at": employee["joined_at"].isoformat()}
 
 
 def _json_error(status: int, message: str, parameter: str | None = None) -> JsonResponse:

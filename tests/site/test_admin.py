@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -129,3 +130,26 @@ def test_csv_export_reads_in_keyset_batches(admin_client, people, monkeypatch):
     assert [int(row[0]) for row in rows] == sorted(selected)
     batches = [q for q in captured.captured_queries if q["sql"].endswith("LIMIT 2")]
     assert len(batches) == 4  # 2 + 2 + 2 rows, then an empty batch
+
+
+def test_date_hierarchy_offers_years_without_a_distinct_scan(admin_client):
+    """The top level lists every year from the first to the last join, with no DISTINCT query."""
+    from datetime import UTC, datetime
+
+    for year in (2019, 2023):
+        Employee.objects.create(
+            name=f"Joined {year}", age=30, joined_at=datetime(year, 5, 1, tzinfo=UTC)
+        )
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(URL)
+    years = _hierarchy_years(response.content.decode())
+    assert years == ["2019", "2020", "2021", "2022", "2023"]
+    assert not any("DISTINCT" in q["sql"].upper() for q in captured.captured_queries)
+    drilled = admin_client.get(URL, {"joined_at__year": "2019"})
+    assert [e.name for e in drilled.context["cl"].result_list] == ["Joined 2019"]
+
+
+def _hierarchy_years(html: str) -> list[str]:
+    """The years the changelist's date hierarchy links to."""
+    hierarchy = html[html.index('<nav class="toplinks">') :]
+    return re.findall(r'<a href="[^"]*joined_at__year=\d+[^"]*">(\d{4})</a>', hierarchy)
