@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .routing import READER, WRITER
 
@@ -11,13 +11,13 @@ BACKEND = "employees_site.db.backends.mysql"
 
 
 @register(Tags.database)
-def check_database_aliases(app_configs=None, **kwargs) -> list[Error]:
+def check_database_aliases(app_configs=None, **kwargs) -> list[CheckMessage]:
     return database_errors(settings.DATABASES, settings.DJANGO_ENV)
 
 
-def database_errors(databases: dict, django_env: str) -> list[Error]:
+def database_errors(databases: dict, django_env: str) -> list[CheckMessage]:
     """The misconfigurations of ``databases`` for a site running in ``django_env``."""
-    errors = []
+    errors: list[CheckMessage] = []
     if READER not in databases:
         errors.append(
             Error(
@@ -58,4 +58,17 @@ def database_errors(databases: dict, django_env: str) -> list[Error]:
                         id="aurora.E004",
                     )
                 )
+        writer, reader = databases.get(WRITER, {}), databases.get(READER, {})
+        if reader and (reader.get("HOST"), reader.get("PORT")) == (
+            writer.get("HOST"),
+            writer.get("PORT"),
+        ):
+            errors.append(
+                Warning(
+                    "The reader alias reaches the writer: every read goes to the writer.",
+                    hint="Set DB_READER_HOST to the cluster's reader endpoint "
+                    "(the stack output ReaderEndpoint).",
+                    id="aurora.W001",
+                )
+            )
     return errors

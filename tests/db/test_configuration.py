@@ -48,7 +48,7 @@ def _db(engine=AURORA, **extra):
 @pytest.mark.parametrize(
     ("databases", "env", "ids"),
     [
-        ({"default": _db(), "reader": _db()}, "production", []),
+        ({"default": _db(), "reader": _db(HOST="reader")}, "production", []),
         ({"default": _db()}, "development", ["aurora.E001"]),
         (
             {"default": _db("django.db.backends.mysql"), "reader": _db()},
@@ -56,12 +56,14 @@ def _db(engine=AURORA, **extra):
             ["aurora.E002"],
         ),
         (
-            {"default": _db("django.db.backends.sqlite3"), "reader": _db()},
+            {"default": _db("django.db.backends.sqlite3"), "reader": _db(HOST="reader")},
             "production",
             ["aurora.E003"],
         ),
         ({"default": _db(HOST=""), "reader": _db()}, "production", ["aurora.E004"]),
-        ({"default": _db(SECRET_ID=None), "reader": _db()}, "production", ["aurora.E004"]),
+        ({"default": _db(SECRET_ID=None), "reader": _db(HOST="r")}, "production", ["aurora.E004"]),
+        ({"default": _db(), "reader": _db()}, "production", ["aurora.W001"]),
+        ({"default": _db(), "reader": _db()}, "development", []),
     ],
 )
 def test_system_checks_name_the_misconfiguration(databases, env, ids):
