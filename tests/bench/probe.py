@@ -82,13 +82,14 @@ def pagination(deep_offset: int, deep_id: int, samples: int) -> dict:
     from django.core.paginator import Paginator
 
     from employees_site.employees.models import Employee
-    from employees_site.employees.selectors import employee_page
+    from employees_site.employees.selectors import PUBLIC_FIELDS, employee_page
 
-    ordered = Employee.objects.order_by("name", "id")
+    # The same rows in the same shape as the keyset page, so the two differ only in how they seek.
+    ordered = Employee.objects.order_by("name", "id").values(*PUBLIC_FIELDS)
     deep_number = deep_offset // PAGE + 1
     keyset_deep = employee_page(after=deep_id, limit=PAGE).employees
     offset_deep = list(Paginator(ordered, PAGE).page(deep_number).object_list)
-    same_page = [e.id for e in keyset_deep] == [e.id for e in offset_deep]
+    same_page = [e["id"] for e in keyset_deep] == [e["id"] for e in offset_deep]
 
     def offset_page(number):
         # Django's Paginator: COUNT(*) to validate the number, then LIMIT/OFFSET.
