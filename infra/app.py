@@ -54,6 +54,7 @@ from .common import (
     add_parameter,
     from_properties,
     key_admin_statement,
+    logs_key_statement,
     set_parameter_groups,
 )
 from .security import APP_PORT
@@ -311,21 +312,7 @@ def _key_policy() -> PolicyDocument:
         Version="2012-10-17",
         Statement=[
             key_admin_statement(),
-            Statement(
-                Sid="CloudWatchLogsUsesKey",
-                Effect=Allow,
-                Principal=Principal("Service", Sub("logs.${AWS::Region}.${AWS::URLSuffix}")),
-                Action=[
-                    kms.Decrypt,
-                    kms.DescribeKey,
-                    kms.Encrypt,
-                    kms.GenerateDataKey,
-                    kms.ReEncryptFrom,
-                    kms.ReEncryptTo,
-                ],
-                Resource=["*"],
-                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
-            ),
+            logs_key_statement(),
             Statement(
                 Sid="AccountUsesKeyThroughSecretsManager",
                 Effect=Allow,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from awacs import kms
-from awacs.aws import Allow, Principal, Statement
+from awacs.aws import Allow, ArnLike, Condition, Principal, Statement
 from troposphere import AWSHelperFn, Parameter, Sub, Template
 
 INTERFACE = "AWS::CloudFormation::Interface"
@@ -89,6 +89,35 @@ def key_admin_statement() -> Statement:
         ],
         # In a key policy "*" means this key.
         Resource=["*"],
+    )
+
+
+def logs_key_statement() -> Statement:
+    """Key policy statement: CloudWatch Logs encrypts this account's and Region's log groups.
+
+    The log groups' generated names are not known before the key exists, so the condition names
+    any log group of this account and Region. See "Encrypt log data in CloudWatch Logs using AWS
+    KMS" in the CloudWatch Logs user guide.
+    """
+    return Statement(
+        Sid="CloudWatchLogsUsesKey",
+        Effect=Allow,
+        Principal=Principal("Service", Sub("logs.${AWS::Region}.${AWS::URLSuffix}")),
+        Action=[
+            kms.Decrypt,
+            kms.DescribeKey,
+            kms.Encrypt,
+            kms.GenerateDataKey,
+            kms.ReEncryptFrom,
+            kms.ReEncryptTo,
+        ],
+        Resource=["*"],
+        Condition=Condition(
+            ArnLike(
+                "kms:EncryptionContext:aws:logs:arn",
+                Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
+            )
+        ),
     )
 
 

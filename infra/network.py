@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs import kms, logs
+from awacs import logs
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRole
 from troposphere import (
@@ -48,7 +48,7 @@ from troposphere.iam import Policy, Role
 from troposphere.kms import Key
 from troposphere.logs import LogGroup
 
-from .common import add_parameter, key_admin_statement, set_parameter_groups
+from .common import add_parameter, key_admin_statement, logs_key_statement, set_parameter_groups
 
 # Output names: the root wires these into the other stacks.
 VPC_ID = "VpcId"
@@ -349,32 +349,7 @@ def _flow_log_key_policy() -> PolicyDocument:
         Version="2012-10-17",
         Statement=[
             key_admin_statement(),
-            Statement(
-                Sid="CloudWatchLogsUsesKey",
-                Effect=Allow,
-                Principal=Principal("Service", Sub("logs.${AWS::Region}.${AWS::URLSuffix}")),
-                Action=[
-                    kms.Decrypt,
-                    kms.DescribeKey,
-                    kms.Encrypt,
-                    kms.GenerateDataKey,
-                    kms.ReEncryptFrom,
-                    kms.ReEncryptTo,
-                ],
-                Resource=["*"],
-                # Only for log groups of this account and Region (the log group's generated
-                # name is not known before the key exists). See "Encrypt log data in CloudWatch
-                # Logs using AWS KMS" in the CloudWatch Logs user guide.
-                Condition=Condition(
-                    ArnLike(
-                        "kms:EncryptionContext:aws:logs:arn",
-                        Sub(
-                            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
-                            "log-group:*"
-                        ),
-                    )
-                ),
-            ),
+            logs_key_statement(),
         ],
     )
 

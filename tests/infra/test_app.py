@@ -305,11 +305,17 @@ def test_log_groups_have_retention_and_kms(app):
 
 
 def test_app_key_lets_cloudwatch_logs_use_it(app):
-    """The app key's policy lets CloudWatch Logs of this account encrypt with it."""
+    """The app key's policy lets CloudWatch Logs encrypt this account's and Region's log groups."""
     policy = app["Resources"]["AppKey"]["Properties"]["KeyPolicy"]["Statement"]
     (logs,) = [s for s in policy if s.get("Sid") == "CloudWatchLogsUsesKey"]
     assert logs["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.${AWS::URLSuffix}"}}
-    assert logs["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert logs["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": {
+                "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+            }
+        }
+    }
 
 
 @pytest.mark.parametrize(
