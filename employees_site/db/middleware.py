@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 
 from . import errors, routing
 from .routing import READER, WRITER, describe_error
@@ -45,18 +47,32 @@ class RoutingMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception):
         if not errors.unavailable(exception):
             return None
-        if errors.code(exception) in errors.READ_ONLY:
-            # A connection still pointing at a demoted writer: drop it, so the next use
-            # resolves the cluster endpoint again and reaches the new writer.
-            connections[WRITER].close()
-        else:
-            for alias in (WRITER, READER):
-                connections[alias].close_if_unusable_or_obsolete()
-        logger.warning("database unavailable (%s); answered 503", describe_error(exception))
-        message = "The database is briefly unavailable; please retry in a few seconds."
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"error": {"message": message}}, status=503)
-        else:
-            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = "5"
-        return response
+        return unavailable(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the same 503 for a database error raised outside a view (a middleware saving
+    the session, say), which process_exception never sees; anything else is a plain 500."""
+    exception = sys.exc_info()[1]
+    if exception is not None and errors.unavailable(exception):
+        return unavailable(request, exception)
+    return defaults.server_error(request)
+
+
+def unavailable(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    """A 503 with Retry-After, after dropping connections that cannot be trusted any more."""
+    if errors.code(exception) in errors.READ_ONLY:
+        # A connection still pointing at a demoted writer: drop it, so the next use
+        # resolves the cluster endpoint again and reaches the new writer.
+        connections[WRITER].close()
+    else:
+        for alias in (WRITER, READER):
+            connections[alias].close_if_unusable_or_obsolete()
+    logger.warning("database unavailable (%s); answered 503", describe_error(exception))
+    message = "The database is briefly unavailable; please retry in a few seconds."
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"error": {"message": message}}, status=503)
+    else:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = "5"
+    return response

@@ -241,3 +241,22 @@ def test_readyz_reports_replica_lag_where_the_user_may_read_it(client, mariadb_p
         connections["reader"].close()
     assert body["ready"] is True
     assert body["replica_lag_seconds"] == 0.0
+
+
+def test_a_database_outage_outside_a_view_is_a_503_too(rf):
+    """handler500 answers a demoted writer's 1290 raised outside any view with a 503."""
+    from django.db import OperationalError
+
+    from employees_site.db.middleware import server_error
+
+    connections["default"].ensure_connection()
+    try:
+        raise OperationalError(1290, "The MySQL server is running with the --read-only option")
+    except OperationalError:
+        response = server_error(rf.get("/admin/"))
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert connections["default"].connection is None  # dropped, to reconnect through DNS
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        assert server_error(rf.get("/")).status_code == 500
