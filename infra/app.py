@@ -93,7 +93,10 @@ class AppParams:
     """Build options of the app stack."""
 
     root_volume_gib: int = 20
-    health_check_grace_seconds: int = 300
+    # Covers a cold boot: packages, the wheel and its locked dependencies (mysqlclient builds
+    # from source), migrate, then the wait for /readyz. Shorter, and the ELB health check would
+    # replace instances that are still booting at every scale-out.
+    health_check_grace_seconds: int = 900
     signal_timeout_minutes: int = 20
 
     def __post_init__(self) -> None:
@@ -274,17 +277,32 @@ def _in(name: str, values: range) -> object:
 
 
 def size_order_assertion() -> object:
-    """Rule assertion min <= desired <= max for numbers 1..20 (Rules cannot compare): for the
-    desired value d, min is one of 1..d and max one of d..20."""
+    """Rule assertion min <= desired <= max and min < max, for numbers 1..20 (Rules cannot
+    compare): for the desired value d, min is one of 1..d and max one of d..20, and not both d.
+
+    min < max because a rolling update keeps MinInstancesInService (the minimum) in service and
+    launches the replacement above it; CloudFormation refuses the update when min equals max.
+    """
     options = [
-        And(
-            Equals(Ref("AppDesiredCapacity"), str(desired)),
-            _in("AppMinSize", range(1, desired + 1)),
-            _in("AppMaxSize", range(desired, MAX_INSTANCES + 1)),
-        )
+        And(Equals(Ref("AppDesiredCapacity"), str(desired)), _min_and_max(desired))
         for desired in range(1, MAX_INSTANCES + 1)
     ]
     return Or(*[Or(*options[start : start + 10]) for start in range(0, len(options), 10)])
+
+
+def _min_and_max(desired: int) -> object:
+    below = And(  # min below desired: max may equal it
+        _in("AppMinSize", range(1, desired)), _in("AppMaxSize", range(desired, MAX_INSTANCES + 1))
+    )
+    at = And(  # min equal to desired: max must be above it
+        Equals(Ref("AppMinSize"), str(desired)),
+        _in("AppMaxSize", range(desired + 1, MAX_INSTANCES + 1)),
+    )
+    if desired == 1:
+        return at
+    if desired == MAX_INSTANCES:
+        return below
+    return Or(below, at)
 
 
 def _add_rules_and_conditions(template: Template) -> None:
@@ -294,7 +312,10 @@ def _add_rules_and_conditions(template: Template) -> None:
             "Assertions": [
                 {
                     "Assert": size_order_assertion(),
-                    "AssertDescription": "Instances: need minimum <= desired <= maximum",
+                    "AssertDescription": (
+                        "Instances: need minimum <= desired <= maximum, and maximum above "
+                        "minimum (a rolling update launches each replacement above the minimum)"
+                    ),
                 }
             ]
         },

@@ -32,12 +32,14 @@ from troposphere.wafv2 import (
     AllowAction,
     BlockAction,
     ByteMatchStatement,
+    CountAction,
     DefaultAction,
     FieldToMatch,
     ManagedRuleGroupStatement,
     OverrideAction,
     RateBasedStatement,
     RuleAction,
+    RuleActionOverride,
     Statement,
     TextTransformation,
     VisibilityConfig,
@@ -274,6 +276,19 @@ def _add_conditions(template: Template) -> None:
             ],
         },
     )
+    template.add_rule(
+        "CertificateNeedsDomainName",
+        {
+            "RuleCondition": Not(Equals(Ref("CertificateArn"), "")),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref("DomainName"), "")),
+                    # Else the site would be https://<the ALB's name>, which no certificate covers.
+                    "AssertDescription": "CertificateArn needs DomainName (the name it covers)",
+                }
+            ],
+        },
+    )
 
 
 def _add_access_logs(template: Template) -> None:
@@ -472,14 +487,25 @@ def _visibility(name: str) -> VisibilityConfig:
     )
 
 
+# Rules of the managed groups that only count (are logged, never block): the common rule set
+# blocks request bodies over 8 KB, which the admin's bulk actions over many rows and long forms
+# exceed; Django validates and limits what it accepts (DATA_UPLOAD_MAX_MEMORY_SIZE).
+COUNT_ONLY = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",)}
+
+
 def _managed(name: str, priority: int) -> WebACLRule:
+    overrides = [
+        RuleActionOverride(Name=rule, ActionToUse=RuleAction(Count=CountAction()))
+        for rule in COUNT_ONLY.get(name, ())
+    ]
+    group = ManagedRuleGroupStatement(VendorName="AWS", Name=name)
+    if overrides:
+        group.RuleActionOverrides = overrides
     return WebACLRule(
         Name=name,
         Priority=priority,
         OverrideAction=OverrideAction(**{"None": {}}),
-        Statement=Statement(
-            ManagedRuleGroupStatement=ManagedRuleGroupStatement(VendorName="AWS", Name=name)
-        ),
+        Statement=Statement(ManagedRuleGroupStatement=group),
         VisibilityConfig=_visibility(name),
     )
 

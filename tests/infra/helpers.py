@@ -134,3 +134,26 @@ def security_group_rules(template: dict, group: str, direction: str) -> list[dic
         if resource["Properties"]["GroupId"] in ({"Fn::GetAtt": [group, "GroupId"]}, {"Ref": group})
     ]
     return [*declared, *separate]
+
+
+def evaluate_rule(node: object, values: dict[str, str]) -> object:
+    """Value of a Rules expression (Fn::And/Or/Not/Equals/Contains, Ref) for parameter values."""
+    if isinstance(node, dict):
+        ((function, argument),) = node.items()
+        if function == "Ref":
+            return values[argument]
+        arguments = [evaluate_rule(item, values) for item in argument]
+        if function == "Fn::Equals":
+            return arguments[0] == arguments[1]
+        if function == "Fn::Contains":
+            return arguments[1] in arguments[0]
+        if function == "Fn::And":
+            return all(arguments)
+        if function == "Fn::Or":
+            return any(arguments)
+        if function == "Fn::Not":
+            return not arguments[0]
+        raise AssertionError(f"cannot evaluate {function}")
+    if isinstance(node, list):
+        return [evaluate_rule(item, values) for item in node]
+    return node

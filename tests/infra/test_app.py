@@ -10,7 +10,7 @@ import pytest
 from infra import app as app_module
 from infra.app import AppParams
 
-from .helpers import resources
+from .helpers import evaluate_rule, resources
 
 # The environment the site reads (DESIGN.md, "Interface names").
 DESIGN_ENVIRONMENT = {
@@ -184,39 +184,26 @@ def test_group_spans_the_private_subnets_with_size_parameters(app):
     assert properties["TargetGroupARNs"] == [{"Ref": "TargetGroupArn"}]
 
 
-def evaluate(node: object, values: dict[str, str]) -> object:
-    """Value of a Rules expression for parameter values."""
-    if isinstance(node, dict):
-        ((function, argument),) = node.items()
-        if function == "Ref":
-            return values[argument]
-        arguments = [evaluate(item, values) for item in argument]
-        return {
-            "Fn::Equals": lambda: arguments[0] == arguments[1],
-            "Fn::Contains": lambda: arguments[1] in arguments[0],
-            "Fn::And": lambda: all(arguments),
-            "Fn::Or": lambda: any(arguments),
-            "Fn::Not": lambda: not arguments[0],
-        }[function]()
-    if isinstance(node, list):
-        return [evaluate(item, values) for item in node]
-    return node
-
-
-def test_rule_accepts_exactly_min_le_desired_le_max(app):
-    """The size Rule holds exactly when min <= desired <= max."""
+def test_rule_accepts_exactly_min_le_desired_le_max_and_min_below_max(app):
+    """The size Rule holds exactly when min <= desired <= max and min < max (2/2/2 would make
+    every rolling update fail: MinInstancesInService must stay below MaxSize)."""
     (assertion,) = app["Rules"][app_module.SIZE_RULE]["Assertions"]
     sizes = range(1, app_module.MAX_INSTANCES + 1)
     for low, mid, high in itertools.product(sizes, sizes, sizes):
         values = {"AppMinSize": str(low), "AppDesiredCapacity": str(mid), "AppMaxSize": str(high)}
-        assert evaluate(assertion["Assert"], values) is (low <= mid <= high), (low, mid, high)
+        expected = low <= mid <= high and low < high
+        assert evaluate_rule(assertion["Assert"], values) is expected, (low, mid, high)
 
 
 def test_group_uses_elb_health_checks_with_a_grace_period(app):
     """Instances failing the load balancer's health check are replaced, after a grace period."""
     properties = group(app)["Properties"]
     assert properties["HealthCheckType"] == "ELB"
-    assert properties["HealthCheckGracePeriod"] == AppParams().health_check_grace_seconds
+    # Long enough for a cold boot (the bootstrap alone waits up to 300 s for /readyz), and
+    # within the time CloudFormation waits for the instance's signal.
+    grace = properties["HealthCheckGracePeriod"]
+    signal = group(app)["CreationPolicy"]["ResourceSignal"]["Timeout"]
+    assert 600 <= grace <= int(signal.removeprefix("PT").removesuffix("M")) * 60
 
 
 def test_target_tracking_on_request_count_and_cpu(app):

@@ -6,7 +6,7 @@ import pytest
 
 from infra import edge as edge_module
 
-from .helpers import conditions, present, resources
+from .helpers import conditions, evaluate_rule, present, resources
 
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 CERT = "arn:aws:acm:xx-test-1:123456789012:certificate/0000"
@@ -178,3 +178,38 @@ def test_site_url_follows_certificate_and_domain(edge):
     url = edge["Outputs"][edge_module.SITE_URL]["Value"]["Fn::Join"][1]
     assert url[0] == {"Fn::If": [edge_module.HAS_CERTIFICATE, "https://", "http://"]}
     assert url[1]["Fn::If"][0] == edge_module.HAS_DOMAIN
+
+
+def test_common_rule_set_only_counts_large_bodies(edge):
+    """The admin's bulk actions and long forms exceed 8 KB: that one rule counts, never blocks."""
+    acl = edge["Resources"]["WebAcl"]["Properties"]
+    (common,) = [
+        rule["Statement"]["ManagedRuleGroupStatement"]
+        for rule in acl["Rules"]
+        if rule["Statement"].get("ManagedRuleGroupStatement", {}).get("Name")
+        == "AWSManagedRulesCommonRuleSet"
+    ]
+    assert common["RuleActionOverrides"] == [
+        {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("template_name", "certificate", "domain", "accepted"),
+    [
+        ("edge", "", "", True),
+        ("edge", "arn:aws:acm:eu-west-1:123456789012:certificate/abc", "", False),
+        ("edge", "arn:aws:acm:eu-west-1:123456789012:certificate/abc", "site.example.com", True),
+        ("root", "arn:aws:acm:eu-west-1:123456789012:certificate/abc", "", False),
+    ],
+)
+def test_a_certificate_needs_the_domain_it_covers(
+    templates, template_name, certificate, domain, accepted
+):
+    """Without DomainName the site would be https://<the ALB's name>, which no certificate covers;
+    the Rule refuses that before anything is created (in the root too)."""
+    rule = templates[template_name]["Rules"]["CertificateNeedsDomainName"]
+    values = {"CertificateArn": certificate, "DomainName": domain}
+    applies = evaluate_rule(rule["RuleCondition"], values)
+    holds = all(evaluate_rule(a["Assert"], values) for a in rule["Assertions"])
+    assert (not applies or holds) is accepted
