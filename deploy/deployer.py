@@ -113,6 +113,11 @@ class Deployer:
     ) -> ChangeSet | None:
         """Create the change set (with nested ones); None if there is nothing to change."""
         name = "deploy-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+        # Tags only when given: an empty Tags list tells CloudFormation to remove every tag of
+        # the stack and its resources, which a plain re-run must not do.
+        optional = {}
+        if tags:
+            optional["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
         try:
             answer = self.retry(
                 self.cloudformation.create_change_set,
@@ -123,8 +128,8 @@ class Deployer:
                 Parameters=parameters,
                 Capabilities=CAPABILITIES,
                 IncludeNestedStacks=True,
-                Tags=[{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())],
                 Description="Created by python -m deploy up",
+                **optional,
             )
         except ClientError as error:
             if any(text in str(error) for text in _NO_CHANGES):

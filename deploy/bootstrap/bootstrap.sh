@@ -52,6 +52,10 @@ UNIT=$ROOT/etc/systemd/system/$SERVICE.service
 MANAGE=$ROOT/usr/local/bin/$SERVICE-manage
 LOGROTATE=$ROOT/etc/logrotate.d/$SERVICE
 CWAGENT_CONFIG=$ROOT/etc/$SERVICE/cloudwatch-agent.json
+# cfn-signal's --reason reaches only the cfn-bootstrap log: SignalResource has no reason field.
+# The console is where an operator can read it (aws ec2 get-console-output), even when the
+# failure came before the CloudWatch agent was set up.
+CONSOLE=$ROOT/dev/console
 # mysqlclient builds from source: compiler, Python headers, the MariaDB client library, pkg-config.
 PACKAGES=(python3.11 python3.11-devel gcc mariadb-connector-c-devel pkgconf-pkg-config
   amazon-cloudwatch-agent aws-cfn-bootstrap logrotate)
@@ -93,6 +97,10 @@ signal() {
   if [[ -n ${2:-} ]]; then
     local reason=${2//$'\n'/ }
     args+=(--reason "${reason:0:250}")
+    if [[ -w $CONSOLE ]] || [[ ! -e $CONSOLE && -d ${CONSOLE%/*} ]]; then
+      printf '%s bootstrap: %s signal %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SERVICE" \
+        "$1" "${reason:0:500}" >>"$CONSOLE" || true
+    fi
   fi
   log "cfn-signal ${args[*]}"
   cfn-signal "${args[@]}" || log "cfn-signal failed; nothing was waiting for a signal?"
@@ -301,8 +309,10 @@ step "gunicorn under systemd"
 ENV_HASH=$(sha256sum <"$ENV_FILE")
 if ((UNIT_CHANGED == 1)); then
   run systemctl daemon-reload
-  run systemctl enable "$SERVICE.service"
 fi
+# Every run: a run that wrote the unit and then failed (migrate, say) never got this far, and a
+# unit that is not enabled does not come back after a reboot.
+run systemctl enable "$SERVICE.service"
 if ((UNIT_CHANGED == 1)) || ! done_with environment "$ENV_HASH"; then
   # A new release or a new environment: the running server (if any) must not keep the old.
   run systemctl restart "$SERVICE.service"

@@ -336,7 +336,11 @@ def test_second_run_redoes_nothing_and_keeps_the_server(booted):
         assert said in again.stdout
     assert "Successfully installed" not in again.stdout
     new_calls = [call["argv"][:2] for call in sandbox.calls()[calls_before:]]
-    assert new_calls == [["systemctl", "start"], ["cfn-signal", "--exit-code"]]
+    assert new_calls == [
+        ["systemctl", "enable"],
+        ["systemctl", "start"],
+        ["cfn-signal", "--exit-code"],
+    ]
     assert sandbox.gunicorn_pid() == pid and _running(pid)
     assert sandbox.unit.stat().st_mtime_ns == unit_mtime
 
@@ -353,7 +357,11 @@ def test_changed_environment_restarts_the_server_with_it(booted, site_env):
     result = sandbox.run()
     assert result.returncode == 0, result.stdout + result.stderr
     new_calls = [call["argv"][:2] for call in sandbox.calls()[calls_before:]]
-    assert new_calls == [["systemctl", "restart"], ["cfn-signal", "--exit-code"]]
+    assert new_calls == [
+        ["systemctl", "enable"],
+        ["systemctl", "restart"],
+        ["cfn-signal", "--exit-code"],
+    ]
     assert sandbox.calls()[-1]["readyz"] == 200
     new_pid = sandbox.gunicorn_pid()
     assert new_pid != pid and not _running(pid)
@@ -367,8 +375,12 @@ def test_unreachable_database_signals_failure_with_the_reason(sandbox, site_env)
         {**site_env, "APP_PORT": str(sandbox.port), "DB_WRITER_PORT": closed,
          "DB_READER_PORT": closed}
     )  # fmt: skip
+    (sandbox.root / "dev").mkdir(exist_ok=True)  # the instance's console, in the sandbox
     result = sandbox.run()
     assert result.returncode == 1
+    # The API drops cfn-signal's reason; the console (get-console-output) keeps it.
+    console = (sandbox.root / "dev" / "console").read_text()
+    assert "signal 1: migrate failed: " in console and "Can't connect to" in console
     [signal_call] = sandbox.calls("cfn-signal")
     argv = signal_call["argv"]
     assert argv[1:3] == ["--exit-code", "1"]
