@@ -323,7 +323,8 @@ def cmd_events(ctx: Context) -> int:
     console.print(f"{stack['StackName']}: {status}")
     if cause is not None:
         console.print(describe_cause(cause))
-    return 0
+    # A failed or rolled-back last operation exits 1, so a script that follows it sees the failure.
+    return 1 if status.endswith("_FAILED") or "ROLLBACK" in status else 0
 
 
 def cmd_outputs(ctx: Context) -> int:

@@ -172,13 +172,12 @@ def test_up_with_the_real_templates_ends_in_a_clear_message(run, bucket, name):
         "up", "--stack-name", name, "--bucket", bucket, "--templates",
         str(PROJECT / "templates_out"), "--project-dir", str(PROJECT), "--skip-checks", "--yes",
     )  # fmt: skip
-    assert "Traceback" not in result.out
     assert "Packaged to" in result.out
-    last = result.out.strip().splitlines()
-    if result.code == 0:
-        assert any(line.startswith(f"Stack {name}: ") for line in last)
-    else:
-        assert "Error: " in result.out and "failed" in result.out, result.out
+    # The local API cannot create Aurora nor read nested stacks' outputs: a stack failure,
+    # reported as one (the CLI's own summary for an unexpected exception would say so).
+    assert result.code == 1
+    assert f"Creation of stack {name} failed" in result.out, result.out
+    assert "unexpected" not in result.out.lower()
 
 
 def test_bad_template_file_is_reported(run, tmp_path, bucket):

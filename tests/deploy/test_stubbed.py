@@ -121,7 +121,7 @@ def test_events_after_a_rollback_name_the_nested_root_cause(stubbed, run):
         "describe_stack_events", {"StackEvents": NESTED_EVENTS}, {"StackName": stack_arn(NESTED)}
     )
     result = run("events", "--stack-name", "web", with_clients=clients)
-    assert result.code == 0
+    assert result.code == 1  # the last operation rolled back
     lines = result.out.splitlines()
     assert not any("REVIEW_IN_PROGRESS" in line for line in lines)  # before the operation
     subnet = next(i for i, line in enumerate(lines) if "web/NetworkStack/PublicSubnet" in line)
