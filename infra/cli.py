@@ -171,7 +171,7 @@ def _build(options: argparse.Namespace) -> int:
     params = build_params(options.param)
     rendered = builder.render(params)
     docs_dir = options.docs or (DEFAULT_DOCS if out.resolve() == DEFAULT_OUT else None)
-    documents = docs.render(docs.load(rendered)) if docs_dir else {}
+    documents = docs.sources(docs.load(rendered)) if docs_dir else {}
     shown = Path(_display(out))
     if options.check:
         differences = builder.compare(rendered, out)
@@ -206,7 +206,7 @@ def _docs(options: argparse.Namespace) -> int:
     templates = docs.read(out)
     if "root" not in templates:
         raise UsageError(f"--out {out}: no root.yaml (run `python -m infra build` first)")
-    documents = docs.render(templates)
+    documents = docs.sources(templates)
     shown = Path(_display(options.docs))
     if options.check:
         stale_docs = docs.stale(documents, options.docs)
@@ -215,11 +215,11 @@ def _docs(options: argparse.Namespace) -> int:
         if stale_docs:
             print("docs are out of date: run `python -m infra docs`")
             return EXIT_FINDINGS
-        print(f"{len(documents)} documents in {shown} are up to date")
+        print(f"the documents in {shown} are up to date")
         return EXIT_OK
     for name in docs.write(documents, options.docs):
         print(f"wrote {shown / name}")
-    print(f"{len(documents)} documents in {shown}")
+    print(f"documents in {shown} drawn from {_display(out)}")
     return EXIT_OK
 
 

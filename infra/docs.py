@@ -349,15 +349,24 @@ def render_picture(dot: str, fmt: str) -> bytes:
     return result.stdout
 
 
-def render(templates: Mapping[str, Mapping]) -> dict[str, bytes]:
-    """File name under docs/ -> its bytes."""
-    dot = architecture_dot(templates)
+# The documents' sources, compared byte for byte by --check, and the pictures drawn from the .dot:
+# their bytes depend on the graphviz build and its fonts, so they are redrawn when the .dot
+# changes (or one is missing), never compared, and a machine with another graphviz is not stale.
+SOURCES = ("parameters.md", "architecture.dot")
+PICTURES = {"architecture.svg": "svg", "architecture.png": "png"}
+
+
+def sources(templates: Mapping[str, Mapping]) -> dict[str, bytes]:
+    """File name under docs/ -> bytes, for the reference and the picture's source."""
     return {
         "parameters.md": parameter_reference(templates).encode(),
-        "architecture.dot": dot.encode(),
-        "architecture.svg": render_picture(dot, "svg"),
-        "architecture.png": render_picture(dot, "png"),
+        "architecture.dot": architecture_dot(templates).encode(),
     }
+
+
+def pictures(dot: bytes) -> dict[str, bytes]:
+    """The architecture picture drawn from its source, as SVG and PNG."""
+    return {name: render_picture(dot.decode(), fmt) for name, fmt in PICTURES.items()}
 
 
 def load(rendered: Mapping[str, str]) -> dict[str, dict]:
@@ -376,17 +385,23 @@ def read(templates_dir: Path) -> dict[str, dict]:
 
 
 def stale(documents: Mapping[str, bytes], docs_dir: Path) -> list[str]:
-    """Names of the documents that are missing from ``docs_dir`` or differ there."""
-    return [
+    """Sources that differ in ``docs_dir`` or are missing, and pictures that are missing."""
+    differing = [
         name
-        for name, content in sorted(documents.items())
-        if not (docs_dir / name).is_file() or (docs_dir / name).read_bytes() != content
+        for name in SOURCES
+        if not (docs_dir / name).is_file() or (docs_dir / name).read_bytes() != documents[name]
     ]
+    return differing + [name for name in PICTURES if not (docs_dir / name).is_file()]
 
 
 def write(documents: Mapping[str, bytes], docs_dir: Path) -> list[str]:
-    """Write the documents that changed (all or none); return their names."""
+    """Write what changed (all or none), the pictures redrawn when their source changed."""
     changed = stale(documents, docs_dir)
+    files = {name: documents[name] for name in changed if name in SOURCES}
+    if "architecture.dot" in changed or any(name in PICTURES for name in changed):
+        drawn = pictures(documents["architecture.dot"])
+        files.update(drawn)
+        changed = sorted(set(changed) | set(drawn))
     docs_dir.mkdir(exist_ok=True)
-    write_files({docs_dir / name: documents[name] for name in changed})
+    write_files({docs_dir / name: content for name, content in files.items()})
     return changed

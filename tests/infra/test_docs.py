@@ -25,7 +25,8 @@ pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="needs graph
 
 @pytest.fixture(scope="module")
 def documents():
-    return docs.render(TEMPLATES)
+    sources = docs.sources(TEMPLATES)
+    return {**sources, **docs.pictures(sources["architecture.dot"])}
 
 
 def _titles(svg: bytes, kind: str) -> list[str]:
@@ -95,9 +96,23 @@ def test_parameter_reference_lists_every_parameter_of_every_stack(documents):
 
 
 def test_documents_are_deterministic_and_committed(documents):
-    """Drawing again gives the same bytes, and docs/ holds exactly that."""
-    assert docs.render(TEMPLATES) == documents
-    assert docs.stale(documents, ROOT / "docs") == []
+    """Drawing again gives the same bytes, and docs/ holds the same sources and both pictures."""
+    sources = docs.sources(TEMPLATES)
+    assert {**sources, **docs.pictures(sources["architecture.dot"])} == documents
+    assert docs.stale(sources, ROOT / "docs") == []
+
+
+def test_a_changed_source_redraws_the_pictures_and_another_graphviz_is_not_stale(tmp_path):
+    """Pictures follow their .dot: redrawn when it changes, never compared byte for byte."""
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    svg = tmp_path / "docs" / "architecture.svg"
+    svg.write_bytes(b"<svg>drawn by another graphviz</svg>")
+    sources = docs.sources(TEMPLATES)
+    assert docs.stale(sources, tmp_path / "docs") == []
+    (tmp_path / "docs" / "architecture.dot").write_text("digraph stale {}\n")
+    written = docs.write(sources, tmp_path / "docs")
+    assert written == ["architecture.dot", "architecture.png", "architecture.svg"]
+    assert svg.read_bytes() == docs.pictures(sources["architecture.dot"])["architecture.svg"]
 
 
 def _infra(*args, env=None):
