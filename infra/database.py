@@ -198,8 +198,9 @@ def _add_parameters(template: Template) -> None:
         "DbDeletionProtection",
         label="Deletion protection",
         description=(
-            "true: the cluster cannot be deleted, by the stack or anyone, until this is "
-            "changed to false by a stack update."
+            "true: the cluster (its data) cannot be deleted until this is changed to false by "
+            "a stack update. Deleting the stack still removes the app and the DB instances "
+            "first: turn on the root stack's termination protection too."
         ),
         constraint_description="must be true or false",
         Type="String",
