@@ -61,6 +61,7 @@ class Clients:
     rds: Any
     autoscaling: Any
     ssm: Any
+    application_autoscaling: Any
 
     @classmethod
     def from_session(cls, session: boto3.Session) -> Clients:
@@ -68,10 +69,9 @@ class Clients:
             raise NoRegion()
         # botocore's own "standard" retries first; Retrying adds longer jittered waits on top.
         config = Config(retries={"mode": "standard", "max_attempts": 5})
-        made = {
-            name: session.client(name, config=config)
-            for name in ("cloudformation", "s3", "sts", "rds", "autoscaling", "ssm")
-        }
+        services = ("cloudformation", "s3", "sts", "rds", "autoscaling", "ssm")
+        made = {name: session.client(name, config=config) for name in services}
+        made["application_autoscaling"] = session.client("application-autoscaling", config=config)
         return cls(region=session.region_name, **made)
 
 
@@ -368,6 +368,7 @@ def cmd_down(ctx: Context) -> int:
         )
         console.print("Termination protection turned off.")
     teardown.unprotect_clusters(clients.rds, plan.protected_clusters, ctx.retry)
+    teardown.stop_reader_scaling(clients.application_autoscaling, plan.extra_readers, ctx.retry)
     teardown.remove_readers(
         clients.rds, plan.extra_readers, ctx.retry, ctx.sleep, args.poll_interval
     )

@@ -31,6 +31,8 @@ from .retry import Retrying
 logger = logging.getLogger(__name__)
 
 # Capabilities a nested stack with IAM resources and macros needs; the preview shows what they do.
+# CloudFormation computes even large nested change sets in a few minutes; past this, give up.
+CHANGE_SET_TIMEOUT_SECONDS = 30 * 60
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 # StatusReason of a change set with nothing to do (both wordings occur).
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
@@ -139,7 +141,7 @@ class Deployer:
 
     def wait_for_change_set(self, change_set: ChangeSet) -> changesets.ChangeSetTree | None:
         """Wait until the change set (and its nested ones) is ready; None if it is empty."""
-        while True:
+        for _ in range(int(CHANGE_SET_TIMEOUT_SECONDS / max(self.poll_interval, 1.0))):
             tree = changesets.describe(
                 self.cloudformation, change_set.id, change_set.stack_name, self.retry
             )
@@ -150,7 +152,16 @@ class Deployer:
                     self.delete_change_set(change_set)
                     return None
                 raise ChangeSetFailed(stack=change_set.stack_name, reason=tree.reason)
+            if tree.status not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
+                # DELETE_PENDING/_IN_PROGRESS/_COMPLETE/_FAILED: someone removed it meanwhile.
+                raise ChangeSetFailed(
+                    stack=change_set.stack_name, reason=f"the change set is {tree.status}"
+                )
             self.sleep(self.poll_interval)
+        raise ChangeSetFailed(
+            stack=change_set.stack_name,
+            reason=f"still not ready after {CHANGE_SET_TIMEOUT_SECONDS // 60} minutes",
+        )
 
     def delete_change_set(self, change_set: ChangeSet) -> None:
         self.retry(self.cloudformation.delete_change_set, ChangeSetName=change_set.id)

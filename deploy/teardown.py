@@ -115,6 +115,23 @@ def unprotect_clusters(rds: Any, clusters: list[str], retry: Retrying) -> None:
         )
 
 
+def stop_reader_scaling(autoscaling: Any, readers: dict[str, list[str]], retry: Retrying) -> None:
+    """Suspend replica auto scaling on the clusters whose extra readers are about to go, so it
+    does not add readers back (deleting some raises the others' load) during the long delete."""
+    for cluster_id in readers:
+        retry(
+            autoscaling.register_scalable_target,
+            ServiceNamespace="rds",
+            ResourceId=f"cluster:{cluster_id}",
+            ScalableDimension="rds:cluster:ReadReplicaCount",
+            SuspendedState={
+                "DynamicScalingInSuspended": True,
+                "DynamicScalingOutSuspended": True,
+                "ScheduledScalingSuspended": True,
+            },
+        )
+
+
 def remove_readers(rds: Any, readers: dict[str, list[str]], retry: Retrying, sleep, poll) -> None:
     """Delete the auto-scaled readers and wait until they are gone."""
     pending = [instance for instances in readers.values() for instance in instances]

@@ -372,6 +372,15 @@ def test_down_unprotects_removes_scaled_readers_and_says_what_is_kept(stubbed, r
     cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=aurora)["DBClusters"][0]
     assert cluster["DeletionProtection"] is False
     assert [m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"]] == [f"{aurora}-writer"]
+    # Replica auto scaling was suspended first, so it cannot add readers back during the delete.
+    (target,) = clients.application_autoscaling.describe_scalable_targets(
+        ServiceNamespace="rds", ResourceIds=[f"cluster:{aurora}"]
+    )["ScalableTargets"]
+    assert target["SuspendedState"] == {
+        "DynamicScalingInSuspended": True,
+        "DynamicScalingOutSuspended": True,
+        "ScheduledScalingSuspended": True,
+    }
 
 
 def test_events_follow_streams_until_the_operation_ends(stubbed, run):
@@ -470,3 +479,29 @@ def test_failed_update_streams_nested_events_and_prints_the_root_cause(stubbed, 
     assert "  resource: PublicSubnet (AWS::EC2::Subnet)\n" in result.out
     assert f"  stack:    {name}/NetworkStack ({stack_arn(nested)})" in result.out
     assert "rolled back to its previous state" in result.out
+
+
+@pytest.mark.parametrize(
+    ("statuses", "message"),
+    [
+        (["CREATE_PENDING", "DELETE_COMPLETE"], "the change set is DELETE_COMPLETE"),
+        (["CREATE_IN_PROGRESS"] * 3, "still not ready after 0 minutes"),
+    ],
+)
+def test_a_change_set_that_disappears_or_never_ends_is_reported(statuses, message, monkeypatch):
+    """Waiting for a change set ends: on one deleted meanwhile, and after the deadline."""
+    from deploy import deployer as deployer_module
+    from deploy.exceptions import ChangeSetFailed
+
+    monkeypatch.setattr(deployer_module, "CHANGE_SET_TIMEOUT_SECONDS", len(statuses))
+    client = boto3.client("cloudformation")
+    stubber = Stubber(client)
+    for status in statuses:
+        stubber.add_response(
+            "describe_change_set",
+            {"ChangeSetId": "cs-1", "StackId": stack_arn("web"), "Status": status, "Changes": []},
+        )
+    waiter = deployer_module.Deployer(client, poll_interval=1, sleep=lambda seconds: None)
+    change_set = deployer_module.ChangeSet("cs-1", stack_arn("web"), "web", "UPDATE")
+    with stubber, pytest.raises(ChangeSetFailed, match=message):
+        waiter.wait_for_change_set(change_set)
