@@ -138,14 +138,35 @@ def policy_statements(node: object, in_key_policy: bool = False):
             yield from policy_statements(value, in_key_policy)
 
 
+def unnamed_wildcard(resource: object) -> bool:
+    """A resource with a "*" that names nothing of the stack: "*", or an ARN built with Fn::Sub or
+    Fn::Join from pseudo parameters only (e.g. every log group of the account)."""
+    if isinstance(resource, str):
+        return "*" in resource
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        text = resource["Fn::Sub"] if isinstance(resource["Fn::Sub"], str) else ""
+        named = [r for r in re.findall(r"\$\{([^}]+)\}", text) if not r.startswith("AWS::")]
+        return "*" in text and not named
+    if isinstance(resource, dict) and "Fn::Join" in resource:
+        parts = resource["Fn::Join"][1]
+        named = [
+            p
+            for p in parts
+            if isinstance(p, dict) and not str(p.get("Ref", "")).startswith("AWS::")
+        ]
+        return any(isinstance(p, str) and "*" in p for p in parts) and not named
+    return False
+
+
 def test_every_iam_resource_is_named_except_where_the_service_requires_a_wildcard(templates):
-    """A "*" resource appears only in key policies (it means "this key") and for
+    """A wildcard resource ("*", or an ARN naming no resource of the stack, in Fn::Sub or
+    Fn::Join too) appears only in key policies (there "*" means "this key") and for
     cloudwatch:PutMetricData and ec2:DescribeTags (no resource type); all else is named."""
     for name, template in templates.items():
         for statement, in_key_policy in policy_statements(template["Resources"]):
             resources_ = statement.get("Resource", [])
             resources_ = resources_ if isinstance(resources_, list) else [resources_]
-            wildcard = [r for r in resources_ if isinstance(r, str) and "*" in r.split(":")[-1]]
+            wildcard = [r for r in resources_ if unnamed_wildcard(r)]
             if not wildcard:
                 continue
             assert in_key_policy or statement["Action"] in (
