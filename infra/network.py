@@ -152,7 +152,8 @@ def _add_parameters(template: Template, params: NetworkParams) -> None:
         label="Availability Zones",
         description=(
             "How many Availability Zones of the Region to spread over (the first ones "
-            "Fn::GetAZs returns). 3 survives the loss of an AZ with two thirds of capacity."
+            "Fn::GetAZs returns). 3 survives the loss of an AZ with two thirds of capacity; "
+            "choose 2 where the account sees only two AZs in the Region (or creation fails)."
         ),
         constraint_description="must be 2 or 3",
         Type="String",
