@@ -30,7 +30,7 @@ from botocore.parsers import ResponseParserError
 
 from . import artifact, changesets, instances, preflight, teardown, templates
 from .deployer import Deployer, parameters
-from .events import Event, Progress, describe_cause, root_cause
+from .events import Event, Progress, describe_cause, operation_before_last, root_cause
 from .exceptions import (
     BadParameter,
     ConfirmationRequired,
@@ -319,7 +319,7 @@ def cmd_events(ctx: Context) -> int:
     if cause is None and status == "DELETE_COMPLETE" and not args.all:
         # The deletion went fine; what made the operator delete it is in the operation before.
         everything = deployer.history(stack["StackId"], stack["StackName"], everything=True)
-        cause = root_cause(everything.events)
+        cause = root_cause(operation_before_last(everything.events))
     console.print(f"{stack['StackName']}: {status}")
     if cause is not None:
         console.print(describe_cause(cause))

@@ -84,6 +84,23 @@ def root_cause(events: Iterable[Event]) -> Event | None:
     return failed[0] if failed else None
 
 
+def operation_before_last(events: Iterable[Event]) -> list[Event]:
+    """The events of the root stack's operation before its last one: for a deleted stack, what
+    happened before the deletion (not the oldest failure of its whole history)."""
+    ordered = sorted(events, key=_order)
+    starts = [
+        event.timestamp
+        for event in ordered
+        if event.is_stack_itself
+        and "/" not in event.stack_path
+        and event.status in OPERATION_STARTS
+    ]
+    if not starts:
+        return []
+    begin = starts[-2] if len(starts) > 1 else ordered[0].timestamp
+    return [event for event in ordered if begin <= event.timestamp < starts[-1]]
+
+
 def describe_cause(event: Event | None) -> str:
     if event is None:
         return "No failed resource event was recorded (see the events above)."

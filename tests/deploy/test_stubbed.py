@@ -160,6 +160,30 @@ def test_events_of_a_deleted_stack_by_id_find_the_failure_before_deletion(stubbe
     assert "resource: PublicSubnet (AWS::EC2::Subnet)" in result.out
 
 
+def test_events_of_a_deleted_stack_ignore_failures_older_than_the_operation_before(stubbed, run):
+    """A stack whose last update went fine before it was deleted shows no old failure as cause."""
+    stubber, clients = stubbed
+    later = [
+        event("web", "web", "DELETE_COMPLETE", 70),
+        event("web", "web", "DELETE_IN_PROGRESS", 60, "User Initiated"),
+        event("web", "web", "UPDATE_COMPLETE", 50),
+        event("web", "web", "UPDATE_IN_PROGRESS", 45, "User Initiated"),
+    ]
+    gone = {"service_error_code": "ValidationError", "service_message": "Stack does not exist"}
+    stubber.add_response("describe_stacks", stack_description("web", "DELETE_COMPLETE"))
+    stubber.add_client_error("list_stack_resources", **gone)
+    stubber.add_response("describe_stack_events", {"StackEvents": later + ROOT_EVENTS})
+    stubber.add_client_error("list_stack_resources", **gone)
+    stubber.add_response("describe_stack_events", {"StackEvents": later + ROOT_EVENTS})
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": NESTED_EVENTS}, {"StackName": stack_arn(NESTED)}
+    )
+    result = run("events", "--stack-name", stack_arn("web"), with_clients=clients)
+    assert result.code == 0
+    assert "web: DELETE_COMPLETE" in result.out
+    assert "Root cause" not in result.out
+
+
 def test_root_cause_skips_cancellations_and_cascades_whatever_their_order():
     """Cancellations and cascades logged before the real failure are not taken for the cause."""
 
