@@ -137,6 +137,18 @@ def test_events_after_a_rollback_name_the_nested_root_cause(stubbed, run):
     ) in result.out
 
 
+def stub_deleted_stack(stubber, root_events):
+    """`events` on the deleted stack "web": its last operation, then its whole history."""
+    gone = {"service_error_code": "ValidationError", "service_message": "Stack does not exist"}
+    stubber.add_response("describe_stacks", stack_description("web", "DELETE_COMPLETE"))
+    for _ in range(2):
+        stubber.add_client_error("list_stack_resources", **gone)
+        stubber.add_response("describe_stack_events", {"StackEvents": root_events})
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": NESTED_EVENTS}, {"StackName": stack_arn(NESTED)}
+    )
+
+
 def test_events_of_a_deleted_stack_by_id_find_the_failure_before_deletion(stubbed, run):
     """For a deleted stack (by stack ID) the cause of the failure before the deletion is shown."""
     stubber, clients = stubbed
@@ -144,16 +156,7 @@ def test_events_of_a_deleted_stack_by_id_find_the_failure_before_deletion(stubbe
         event("web", "web", "DELETE_COMPLETE", 60),
         event("web", "web", "DELETE_IN_PROGRESS", 50, "User Initiated"),
     ]
-    gone = {"service_error_code": "ValidationError", "service_message": "Stack does not exist"}
-    stubber.add_response("describe_stacks", stack_description("web", "DELETE_COMPLETE"))
-    # The last operation (the deletion: no failure there), then the whole history.
-    stubber.add_client_error("list_stack_resources", **gone)
-    stubber.add_response("describe_stack_events", {"StackEvents": deletion + ROOT_EVENTS})
-    stubber.add_client_error("list_stack_resources", **gone)
-    stubber.add_response("describe_stack_events", {"StackEvents": deletion + ROOT_EVENTS})
-    stubber.add_response(
-        "describe_stack_events", {"StackEvents": NESTED_EVENTS}, {"StackName": stack_arn(NESTED)}
-    )
+    stub_deleted_stack(stubber, deletion + ROOT_EVENTS)
     result = run("events", "--stack-name", stack_arn("web"), with_clients=clients)
     assert result.code == 0
     assert "web: DELETE_COMPLETE" in result.out
@@ -169,15 +172,7 @@ def test_events_of_a_deleted_stack_ignore_failures_older_than_the_operation_befo
         event("web", "web", "UPDATE_COMPLETE", 50),
         event("web", "web", "UPDATE_IN_PROGRESS", 45, "User Initiated"),
     ]
-    gone = {"service_error_code": "ValidationError", "service_message": "Stack does not exist"}
-    stubber.add_response("describe_stacks", stack_description("web", "DELETE_COMPLETE"))
-    stubber.add_client_error("list_stack_resources", **gone)
-    stubber.add_response("describe_stack_events", {"StackEvents": later + ROOT_EVENTS})
-    stubber.add_client_error("list_stack_resources", **gone)
-    stubber.add_response("describe_stack_events", {"StackEvents": later + ROOT_EVENTS})
-    stubber.add_response(
-        "describe_stack_events", {"StackEvents": NESTED_EVENTS}, {"StackName": stack_arn(NESTED)}
-    )
+    stub_deleted_stack(stubber, later + ROOT_EVENTS)
     result = run("events", "--stack-name", stack_arn("web"), with_clients=clients)
     assert result.code == 0
     assert "web: DELETE_COMPLETE" in result.out
