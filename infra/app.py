@@ -37,7 +37,6 @@ from troposphere.autoscaling import (
 from troposphere.autoscaling import Tags as AsgTags
 from troposphere.ec2 import LaunchTemplate
 from troposphere.iam import InstanceProfile, Policy, Role
-from troposphere.kms import Key
 from troposphere.logs import LogGroup
 from troposphere.policies import (
     AutoScalingCreationPolicy,
@@ -50,11 +49,13 @@ from troposphere.policies import (
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from .common import (
-    account_root,
+    account_uses_key_via,
     add_parameter,
     from_properties,
     key_admin_statement,
     logs_key_statement,
+    new_template,
+    rotating_key,
     set_parameter_groups,
 )
 from .security import APP_PORT
@@ -334,28 +335,10 @@ def _key_policy() -> PolicyDocument:
         Statement=[
             key_admin_statement(),
             logs_key_statement(),
-            Statement(
-                Sid="AccountUsesKeyThroughSecretsManager",
-                Effect=Allow,
-                Principal=account_root(),
-                Action=[
-                    kms.CreateGrant,
-                    kms.Decrypt,
-                    kms.DescribeKey,
-                    kms.Encrypt,
-                    kms.GenerateDataKey,
-                ],
-                Resource=["*"],
-                Condition=Condition(
-                    StringEquals(
-                        {
-                            "kms:ViaService": Sub(
-                                "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"
-                            ),
-                            "kms:CallerAccount": Ref("AWS::AccountId"),
-                        }
-                    )
-                ),
+            account_uses_key_via(
+                "AccountUsesKeyThroughSecretsManager",
+                ("secretsmanager",),
+                [kms.CreateGrant, kms.Decrypt, kms.DescribeKey, kms.Encrypt, kms.GenerateDataKey],
             ),
         ],
     )
@@ -363,14 +346,8 @@ def _key_policy() -> PolicyDocument:
 
 def _add_key_secret_and_logs(template: Template) -> None:
     template.add_resource(
-        Key(
-            "AppKey",
-            Description=Sub("App logs and Django secret of ${AWS::StackName}"),
-            EnableKeyRotation=True,
-            PendingWindowInDays=30,
-            KeyPolicy=_key_policy(),
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
+        rotating_key(
+            "AppKey", "App logs and Django secret of ${AWS::StackName}", _key_policy(), retain=False
         )
     )
     template.add_resource(
@@ -671,13 +648,10 @@ def _add_group(template: Template, params: AppParams) -> None:
 
 def build(params: AppParams) -> Template:
     """The app stack's template."""
-    template = Template(
-        Description=(
-            "employees platform: app. Amazon Linux 2023 instances in an Auto Scaling group "
-            "behind the ALB, IMDSv2, Session Manager, least-privilege role, encrypted logs."
-        )
+    template = new_template(
+        "employees platform: app. Amazon Linux 2023 instances in an Auto Scaling group "
+        "behind the ALB, IMDSv2, Session Manager, least-privilege role, encrypted logs."
     )
-    template.set_version("2010-09-09")
     _add_parameters(template)
     _add_rules_and_conditions(template)
     _add_key_secret_and_logs(template)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from awacs import kms
-from awacs.aws import Allow, ArnLike, Condition, Principal, Statement
-from troposphere import AWSHelperFn, Parameter, Sub, Template
+from awacs.aws import Allow, ArnLike, Condition, Principal, Statement, StringEquals
+from troposphere import AWSHelperFn, Parameter, Ref, Sub, Template
+from troposphere.kms import Key
 
 INTERFACE = "AWS::CloudFormation::Interface"
 
@@ -89,6 +90,54 @@ def key_admin_statement() -> Statement:
         ],
         # In a key policy "*" means this key.
         Resource=["*"],
+    )
+
+
+def new_template(description: str) -> Template:
+    """An empty template of one stack, with its description and the format version."""
+    template = Template(Description=description)
+    template.set_version("2010-09-09")
+    return template
+
+
+def rotating_key(title: str, description: str, policy: object, *, retain: bool, **extra) -> Key:
+    """A customer-managed key with yearly rotation and a 30-day deletion window; ``retain`` keeps
+    it when the stack goes (snapshots encrypted with it stay restorable)."""
+    kept = "Retain" if retain else "Delete"
+    return Key(
+        title,
+        Description=Sub(description),
+        EnableKeyRotation=True,
+        PendingWindowInDays=30,
+        KeyPolicy=policy,
+        DeletionPolicy=kept,
+        UpdateReplacePolicy=kept,
+        **extra,
+    )
+
+
+def account_uses_key_via(sid: str, services: Sequence[str], actions: list) -> Statement:
+    """Key policy statement: principals of this account whose IAM policies allow it may use the
+    key, only through ``services`` (kms:ViaService) and only from this account.
+
+    One StringEquals with both keys: two StringEquals elements would be one JSON key, and the
+    second would silently replace the first.
+    """
+    via = [Sub(f"{service}.${{AWS::Region}}.${{AWS::URLSuffix}}") for service in services]
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Principal=account_root(),
+        Action=actions,
+        Resource=["*"],
+        Condition=Condition(
+            StringEquals(
+                {
+                    "kms:ViaService": via[0] if len(via) == 1 else via,
+                    "kms:CallerAccount": Ref("AWS::AccountId"),
+                }
+            )
+        ),
     )
 
 

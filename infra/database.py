@@ -37,7 +37,6 @@ from troposphere.applicationautoscaling import (
     TargetTrackingScalingPolicyConfiguration,
 )
 from troposphere.iam import Role
-from troposphere.kms import Key
 from troposphere.rds import (
     DBCluster,
     DBClusterParameterGroup,
@@ -47,9 +46,11 @@ from troposphere.rds import (
 )
 
 from .common import (
-    account_root,
+    account_uses_key_via,
     add_parameter,
     key_admin_statement,
+    new_template,
+    rotating_key,
     set_parameter_groups,
 )
 from .security import DB_PORT
@@ -334,19 +335,16 @@ def _min_not_above_max() -> object:
 
 
 def _key_policy() -> PolicyDocument:
-    via = [
-        Sub(f"{service}.${{AWS::Region}}.${{AWS::URLSuffix}}")
-        for service in ("rds", "secretsmanager")
-    ]
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             key_admin_statement(),
-            Statement(
-                Sid="AccountUsesKeyThroughRdsAndSecretsManager",
-                Effect=Allow,
-                Principal=account_root(),
-                Action=[
+            # On behalf of RDS (storage, Performance Insights) and Secrets Manager (the master
+            # secret) only.
+            account_uses_key_via(
+                "AccountUsesKeyThroughRdsAndSecretsManager",
+                ("rds", "secretsmanager"),
+                [
                     kms.CreateGrant,
                     kms.Decrypt,
                     kms.DescribeKey,
@@ -356,16 +354,6 @@ def _key_policy() -> PolicyDocument:
                     kms.ReEncryptFrom,
                     kms.ReEncryptTo,
                 ],
-                Resource=["*"],
-                # Only on behalf of RDS (storage, Performance Insights) and Secrets Manager (the
-                # master secret), for principals of this account whose IAM policies allow it.
-                # One StringEquals with both keys: two StringEquals elements would be one JSON
-                # key, and the second would silently replace the first.
-                Condition=Condition(
-                    StringEquals(
-                        {"kms:ViaService": via, "kms:CallerAccount": Ref("AWS::AccountId")}
-                    )
-                ),
             ),
         ],
     )
@@ -373,15 +361,12 @@ def _key_policy() -> PolicyDocument:
 
 def _add_key(template: Template) -> None:
     template.add_resource(
-        Key(
+        # Retained with the stack's snapshots: a snapshot is useless without its key.
+        rotating_key(
             "DbKey",
-            Description=Sub("Aurora storage, Performance Insights and secret of ${AWS::StackName}"),
-            EnableKeyRotation=True,
-            PendingWindowInDays=30,
-            KeyPolicy=_key_policy(),
-            # Retained with the stack's snapshots: a snapshot is useless without its key.
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
+            "Aurora storage, Performance Insights and secret of ${AWS::StackName}",
+            _key_policy(),
+            retain=True,
         )
     )
 
@@ -576,13 +561,10 @@ def _add_outputs(template: Template, params: DatabaseParams) -> None:
 
 def build(params: DatabaseParams) -> Template:
     """The database stack's template."""
-    template = Template(
-        Description=(
-            "employees platform: database. Aurora MySQL 3, a writer and readers across AZs in "
-            "isolated subnets, KMS-encrypted, RDS-managed secret, reader auto scaling."
-        )
+    template = new_template(
+        "employees platform: database. Aurora MySQL 3, a writer and readers across AZs in "
+        "isolated subnets, KMS-encrypted, RDS-managed secret, reader auto scaling."
     )
-    template.set_version("2010-09-09")
     _add_parameters(template)
     _add_conditions(template)
     _add_rules(template)

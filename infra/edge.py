@@ -48,7 +48,7 @@ from troposphere.wafv2 import (
     WebACLRule,
 )
 
-from .common import add_parameter, checkov_skip, from_properties, set_parameter_groups
+from .common import add_parameter, checkov_skip, from_properties, new_template, set_parameter_groups
 from .security import APP_PORT, HTTP_PORT, HTTPS_PORT
 
 # Output names: the root wires these into the app and monitoring stacks and its own outputs.
@@ -614,13 +614,10 @@ def _add_outputs(template: Template) -> None:
 
 def build(params: EdgeParams) -> Template:
     """The edge stack's template."""
-    template = Template(
-        Description=(
-            "employees platform: edge. Internet-facing ALB (HTTPS with TLS 1.3 when a "
-            "certificate is given), optional WAF and Route 53 alias, access logs in S3."
-        )
+    template = new_template(
+        "employees platform: edge. Internet-facing ALB (HTTPS with TLS 1.3 when a "
+        "certificate is given), optional WAF and Route 53 alias, access logs in S3."
     )
-    template.set_version("2010-09-09")
     _add_parameters(template)
     _add_conditions(template)
     _add_access_logs(template)

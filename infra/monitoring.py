@@ -14,10 +14,16 @@ from awacs import kms, sns
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import Equals, GetAtt, Not, Output, Ref, Sub, Template
 from troposphere.cloudwatch import Alarm, Dashboard, MetricDimension
-from troposphere.kms import Key
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
-from .common import add_parameter, from_properties, key_admin_statement, set_parameter_groups
+from .common import (
+    add_parameter,
+    from_properties,
+    key_admin_statement,
+    new_template,
+    rotating_key,
+    set_parameter_groups,
+)
 
 # Output names.
 ALARM_TOPIC_ARN = "AlarmTopicArn"
@@ -117,15 +123,7 @@ def _key_policy() -> PolicyDocument:
 
 def _add_topic(template: Template) -> None:
     template.add_resource(
-        Key(
-            "AlarmKey",
-            Description=Sub("Alarm topic of ${AWS::StackName}"),
-            EnableKeyRotation=True,
-            PendingWindowInDays=30,
-            KeyPolicy=_key_policy(),
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-        )
+        rotating_key("AlarmKey", "Alarm topic of ${AWS::StackName}", _key_policy(), retain=False)
     )
     template.add_resource(Topic("AlarmTopic", KmsMasterKeyId=GetAtt("AlarmKey", "Arn")))
     template.add_resource(
@@ -384,13 +382,10 @@ def dashboard_body() -> str:
 
 def build(params: MonitoringParams) -> Template:
     """The monitoring stack's template."""
-    template = Template(
-        Description=(
-            "employees platform: monitoring. Encrypted SNS alarm topic, alarms on ALB errors, "
-            "latency and health and on the Aurora writer and replica lag, and a dashboard."
-        )
+    template = new_template(
+        "employees platform: monitoring. Encrypted SNS alarm topic, alarms on ALB errors, "
+        "latency and health and on the Aurora writer and replica lag, and a dashboard."
     )
-    template.set_version("2010-09-09")
     _add_parameters(template)
     template.add_condition(HAS_EMAIL, Not(Equals(Ref("AlarmEmail"), "")))
     _add_topic(template)

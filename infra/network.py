@@ -45,10 +45,16 @@ from troposphere.ec2 import (
     VPCGatewayAttachment,
 )
 from troposphere.iam import Policy, Role
-from troposphere.kms import Key
 from troposphere.logs import LogGroup
 
-from .common import add_parameter, key_admin_statement, logs_key_statement, set_parameter_groups
+from .common import (
+    add_parameter,
+    key_admin_statement,
+    logs_key_statement,
+    new_template,
+    rotating_key,
+    set_parameter_groups,
+)
 
 # Output names: the root wires these into the other stacks.
 VPC_ID = "VpcId"
@@ -359,14 +365,12 @@ def _add_flow_logs(template: Template) -> None:
     # Flow logs are diagnostics with their own retention period: they go with the stack.
     policies = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
     template.add_resource(
-        Key(
+        rotating_key(
             "FlowLogKey",
+            "VPC flow logs of ${AWS::StackName}",
+            _flow_log_key_policy(),
+            retain=False,
             Condition=FLOW_LOGS,
-            Description=Sub("VPC flow logs of ${AWS::StackName}"),
-            EnableKeyRotation=True,
-            PendingWindowInDays=30,
-            KeyPolicy=_flow_log_key_policy(),
-            **policies,
         )
     )
     template.add_resource(
@@ -443,13 +447,10 @@ def _add_flow_logs(template: Template) -> None:
 
 def build(params: NetworkParams) -> Template:
     """The network stack's template."""
-    template = Template(
-        Description=(
-            "employees platform: network. A VPC over 2 or 3 Availability Zones with public, "
-            "private (NAT) and isolated subnets, an S3 gateway endpoint and optional flow logs."
-        )
+    template = new_template(
+        "employees platform: network. A VPC over 2 or 3 Availability Zones with public, "
+        "private (NAT) and isolated subnets, an S3 gateway endpoint and optional flow logs."
     )
-    template.set_version("2010-09-09")
     _add_parameters(template, params)
     template.add_condition(THREE_AZS, Equals(Ref("AzCount"), "3"))
     template.add_condition(NAT_PER_AZ, Equals(Ref("NatGateways"), "PerAz"))

@@ -19,7 +19,13 @@ from troposphere import GetAtt, Output, Ref, Sub, Template, encode_to_dict
 from troposphere.cloudformation import Stack
 
 from . import app, database, edge, monitoring, network, security
-from .common import add_parameter, parameter_groups, parameter_label, set_parameter_groups
+from .common import (
+    add_parameter,
+    new_template,
+    parameter_groups,
+    parameter_label,
+    set_parameter_groups,
+)
 
 TEMPLATES_BUCKET = "TemplatesBucket"
 TEMPLATES_PREFIX = "TemplatesPrefix"
@@ -202,15 +208,12 @@ def build_all(params: RootParams) -> dict[str, Template]:
 
 def nest(kids: Sequence[Child], outputs: Sequence[RootOutput] = ()) -> Template:
     """A root template nesting ``kids``; ValueError if the wiring does not fit the templates."""
-    template = Template(
-        Description=(
-            "employees platform: root stack. Upload the child templates ("
-            + ", ".join(f"{child.name}.yaml" for child in kids)
-            + ") to s3://<TemplatesBucket>/<TemplatesPrefix> in this Region, then create this "
-            "stack from root.yaml."
-        )
+    template = new_template(
+        "employees platform: root stack. Upload the child templates ("
+        + ", ".join(f"{child.name}.yaml" for child in kids)
+        + ") to s3://<TemplatesBucket>/<TemplatesPrefix> in this Region, then create this "
+        "stack from root.yaml."
     )
-    template.set_version("2010-09-09")
     _check_wiring(kids, outputs)
     groups = _expose_parameters(template, kids)
     _hoist_rules(template, kids)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from troposphere import GetAtt, Output, Ref, Sub, Tags, Template
 from troposphere.ec2 import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
 
-from .common import add_parameter, checkov_skip, set_parameter_groups
+from .common import add_parameter, checkov_skip, new_template, set_parameter_groups
 
 # Output names: the root wires these into the database and app stacks.
 LOAD_BALANCER_SECURITY_GROUP_ID = "LoadBalancerSecurityGroupId"
@@ -90,13 +90,10 @@ def _group(name: str, description: str, **properties: object) -> SecurityGroup:
 def build(params: SecurityParams) -> Template:
     """The security stack's template."""
     del params  # no build options yet; the signature matches every other stack
-    template = Template(
-        Description=(
-            "employees platform: security groups. internet -> load balancer (80/443) -> app "
-            f"({APP_PORT} from the load balancer only) -> database ({DB_PORT} from the app only)."
-        )
+    template = new_template(
+        "employees platform: security groups. internet -> load balancer (80/443) -> app "
+        f"({APP_PORT} from the load balancer only) -> database ({DB_PORT} from the app only)."
     )
-    template.set_version("2010-09-09")
     _add_parameters(template)
 
     template.add_resource(
