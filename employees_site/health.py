@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .db import identity
 from .db.errors import CONNECT_ERRORS
 from .db.routing import READER, WRITER, describe_error, reader_health
 
@@ -88,6 +89,8 @@ def readyz() -> JsonResponse:
         "ready": writer_error is None and reader_error is None,
         "checks": checks,
         "replica_lag_seconds": _replica_lag(READER) if reader_error is None else None,
+        # Which secret's identity serves requests (the app user, not the master): by name only.
+        "identity": identity.describe(connections[WRITER]),
     }
     return JsonResponse(body, status=200 if body["ready"] else 503)
 

@@ -3,7 +3,8 @@
 With no DB environment (a fresh checkout) both aliases use one local SQLite file: the embedded
 default that ``make run`` serves. With ``DB_WRITER_HOST`` set, ``default`` is the Aurora writer
 (cluster endpoint) and ``reader`` the reader endpoint, both through the project's MySQL backend,
-which takes user and password from the secret ``DB_SECRET_ID``.
+which takes user and password from the secret ``DB_SECRET_ID`` (the application user). Where
+``DB_MIGRATE_SECRET_ID`` is set (the master user), migrate and the test database use it instead.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ if env.get("DB_WRITER_HOST"):
         _options["ssl"] = {"ca": env["DB_SSL_CA"]}
         _options["ssl_mode"] = "VERIFY_IDENTITY"
 
-    def _mysql(host: str, port: int) -> dict:
+    def _mysql(host: str, port: int, *, master: bool = False) -> dict:
         return {
             "ENGINE": "employees_site.db.backends.mysql",
             "HOST": host,
@@ -166,6 +167,8 @@ if env.get("DB_WRITER_HOST"):
             "NAME": env["DB_NAME"],
             "SECRET_ID": env["DB_SECRET_ID"],
             "SECRET_REGION": AWS_REGION,
+            # The master user's secret, for migrate and the commands that need DDL (writer only).
+            "MIGRATE_SECRET_ID": env.get("DB_MIGRATE_SECRET_ID", "") if master else "",
             "OPTIONS": _options,
             # Persistent connections, checked before reuse: a request never pays a TLS handshake
             # and a dead connection (failover) is replaced instead of failing the request.
@@ -174,7 +177,7 @@ if env.get("DB_WRITER_HOST"):
         }
 
     DATABASES = {
-        "default": _mysql(env["DB_WRITER_HOST"], _port("DB_WRITER_PORT")),
+        "default": _mysql(env["DB_WRITER_HOST"], _port("DB_WRITER_PORT"), master=True),
         "reader": _mysql(
             env.get("DB_READER_HOST", env["DB_WRITER_HOST"]),
             _port("DB_READER_PORT" if env.get("DB_READER_PORT") else "DB_WRITER_PORT"),

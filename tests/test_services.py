@@ -14,12 +14,12 @@ pytestmark = pytest.mark.usefixtures("mariadb_pair")
 def table(mariadb_pair):
     """A fresh table in the app database, created on the primary and replicated."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    conn = mariadb_pair.app_connect(mariadb_pair.primary)
+    conn = mariadb_pair.master_connect(mariadb_pair.primary)
     conn.cursor().execute(f"CREATE TABLE {name} (id INT PRIMARY KEY, v VARCHAR(20))")
     conn.close()
     mariadb_pair.wait_for_replica()
     yield name
-    conn = mariadb_pair.app_connect(mariadb_pair.primary)
+    conn = mariadb_pair.master_connect(mariadb_pair.primary)
     conn.cursor().execute(f"DROP TABLE {name}")
     conn.close()
 

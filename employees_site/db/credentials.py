@@ -61,6 +61,11 @@ def refresh(secret_id: str, *, region: str | None = None, refused: Credentials) 
         return cached
 
 
+def read(secret_id: str, *, region: str | None = None) -> Credentials:
+    """AWSCURRENT read now, past the cache (a command that changes the password)."""
+    return _fetch(secret_id, region, "AWSCURRENT")
+
+
 def pending(secret_id: str, *, region: str | None = None) -> Credentials:
     """AWSPENDING, which exists only while a rotation is in progress (else CredentialsError)."""
     return _fetch(secret_id, region, "AWSPENDING")

@@ -288,14 +288,14 @@ class Bench:
             _log(f"reusing the {present:,} rows loaded at {record['loaded_at']}")
             return {**record, "reused": True, "migrate_seconds": round(migrate_seconds, 2)}
         if present:
-            self._app_execute("TRUNCATE TABLE employees_employee")
+            self._master_execute("TRUNCATE TABLE employees_employee")
         _log(f"seeding {options.rows:,} employees (seed {options.seed})")
         started = time.monotonic()
         manage(env, "seed_employees", "--count", str(options.rows), "--seed", str(options.seed))
         seed_seconds = time.monotonic() - started
         self.pair.wait_for_replica(timeout=1800)
         replicated_seconds = time.monotonic() - started
-        self._app_execute("ANALYZE TABLE employees_employee")
+        self._master_execute("ANALYZE TABLE employees_employee")
         self.pair.wait_for_replica(timeout=60)
         record = {
             "rows": options.rows,
@@ -314,8 +314,12 @@ class Bench:
         # After migrate, so the table exists.
         return int(self._app_execute("SELECT COUNT(*) FROM employees_employee")[0][0])
 
-    def _app_execute(self, sql: str, server: mariadb.Server | None = None) -> list[tuple]:
-        connection = self.pair.app_connect(server or self.pair.primary)
+    def _master_execute(self, sql: str) -> list[tuple]:
+        """DDL and maintenance (TRUNCATE, ANALYZE) as the master user: the app user has none."""
+        return self._app_execute(sql, connect=self.pair.master_connect)
+
+    def _app_execute(self, sql: str, server=None, connect=None) -> list[tuple]:
+        connection = (connect or self.pair.app_connect)(server or self.pair.primary)
         try:
             cursor = connection.cursor()
             cursor.execute(sql)

@@ -30,6 +30,8 @@ DB_SECRET_IDS = {
     "floor": "bench/employees/db-floor",
     "probe": "bench/employees/db-probe",  # the runner's own in-Django measurements
 }
+# The master user's secret: only the runner's own processes (migrate) get it, as on an instance.
+DB_MIGRATE_SECRET_ID = "bench/employees/db-master"
 WSGI_APPS = {
     "site": "employees_site.wsgi:application",
     "blog_way": "tests.bench.blog_way:application",
@@ -108,6 +110,8 @@ class RecordingMoto(aws.MotoServer):
         credentials = json.dumps({"username": mariadb.APP_USER, "password": mariadb.APP_PASSWORD})
         for secret_id in DB_SECRET_IDS.values():
             client.create_secret(Name=secret_id, SecretString=credentials)
+        master = json.dumps({"username": mariadb.MASTER_USER, "password": mariadb.MASTER_PASSWORD})
+        client.create_secret(Name=DB_MIGRATE_SECRET_ID, SecretString=master)
         client.create_secret(Name=KEY_SECRET_ID, SecretString=django_key)
 
 
@@ -135,6 +139,7 @@ def app_environment(
         "DB_READER_PORT": str(pair.replica.port),
         "DB_NAME": mariadb.APP_DATABASE,
         "DB_SECRET_ID": DB_SECRET_IDS[app],
+        **({"DB_MIGRATE_SECRET_ID": DB_MIGRATE_SECRET_ID} if app == "probe" else {}),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
 

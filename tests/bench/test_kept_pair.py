@@ -42,7 +42,7 @@ def _insert(pair, value):
 def test_rows_survive_close_and_replication_resumes(kept_pair):
     """Rows written before close() are there after start(); new writes still reach the replica."""
     kept_pair.start()
-    connection = kept_pair.app_connect(kept_pair.primary)
+    connection = kept_pair.master_connect(kept_pair.primary)
     connection.cursor().execute("CREATE TABLE kept (v INT PRIMARY KEY)")
     connection.close()
     _insert(kept_pair, 1)

@@ -3,8 +3,11 @@
 Each server gets its own datadir, socket and defaults file in one temp dir, binds 127.0.0.1 only
 and never reads the machine's own configuration, so a MariaDB already running on 3306 is left
 alone. Administration goes over the unix sockets as root; the code under test connects over TCP
-as the application user, whose grants are database-level only: ``GRANT ALL ON *.*`` would include
-READ_ONLY ADMIN and let the app write on the replica, which then breaks replication.
+as the application user, whose grants are SELECT, INSERT, UPDATE and DELETE on the application
+databases only, as on Aurora. The master user (the Aurora master's stand-in: migrations, the test
+databases, user management) has everything on those databases, CREATE USER and SELECT on
+``mysql.*``, but never ``ALL ON *.*``: that would include READ_ONLY ADMIN and let it write on the
+replica, which then breaks replication.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ REPLICA_PORT = 13307
 APP_USER = "app"
 APP_PASSWORD = "app-test-password"
 APP_DATABASE = "app"
+APP_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+MASTER_USER = "admin"
+MASTER_PASSWORD = "admin-test-password"
 _REPL_USER = "repl"
 _REPL_PASSWORD = "repl-test-password"
 
@@ -250,12 +256,19 @@ class MariaDBPair:
             "START SLAVE",
         )
         _load_time_zones(self.primary)
+        # The application databases: app, and Django's test databases test_app, test_app_gw0, ...
+        databases = (f"`{APP_DATABASE}`", f"`test\\_{APP_DATABASE}%`")
         self.primary.execute(
-            f"CREATE USER '{APP_USER}'@'127.0.0.1' IDENTIFIED BY '{APP_PASSWORD}'",
             f"CREATE DATABASE `{APP_DATABASE}` CHARACTER SET utf8mb4",
-            f"GRANT ALL ON `{APP_DATABASE}`.* TO '{APP_USER}'@'127.0.0.1'",
-            # Django's test databases: test_app, test_app_gw0, ...
-            f"GRANT ALL ON `test\\_{APP_DATABASE}%`.* TO '{APP_USER}'@'127.0.0.1'",
+            f"CREATE USER '{MASTER_USER}'@'127.0.0.1' IDENTIFIED BY '{MASTER_PASSWORD}'",
+            f"GRANT CREATE USER ON *.* TO '{MASTER_USER}'@'127.0.0.1'",
+            f"GRANT SELECT ON `mysql`.* TO '{MASTER_USER}'@'127.0.0.1'",
+            *(
+                f"GRANT ALL ON {db}.* TO '{MASTER_USER}'@'127.0.0.1' WITH GRANT OPTION"
+                for db in databases
+            ),
+            f"CREATE USER '{APP_USER}'@'127.0.0.1' IDENTIFIED BY '{APP_PASSWORD}'",
+            *(f"GRANT {APP_PRIVILEGES} ON {db}.* TO '{APP_USER}'@'127.0.0.1'" for db in databases),
         )
         self.wait_for_replica(timeout=60)
 
@@ -294,11 +307,19 @@ class MariaDBPair:
 
     def app_connect(self, server: Server, database: str = APP_DATABASE) -> MySQLdb.Connection:
         """A TCP connection as the application user, as the site makes it."""
+        return self.connect(server, database, user=APP_USER, password=APP_PASSWORD)
+
+    def master_connect(self, server: Server, database: str = APP_DATABASE) -> MySQLdb.Connection:
+        """A TCP connection as the master user (DDL, as migrate makes it)."""
+        return self.connect(server, database, user=MASTER_USER, password=MASTER_PASSWORD)
+
+    @staticmethod
+    def connect(server: Server, database: str, *, user: str, password: str) -> MySQLdb.Connection:
         return MySQLdb.connect(
             host="127.0.0.1",
             port=server.port,
-            user=APP_USER,
-            password=APP_PASSWORD,
+            user=user,
+            password=password,
             database=database,
             connect_timeout=2,
             charset="utf8mb4",

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 
-from . import aws, mariadb
+from . import aws, mariadb, site
 
 # Which database the Django tests run on: the MariaDB pair (default) or the embedded SQLite.
 TEST_DB = os.environ.get("TEST_DB", "mariadb")
 if TEST_DB not in ("mariadb", "sqlite"):
     raise pytest.UsageError(f"TEST_DB={TEST_DB!r}: use 'mariadb' (the default) or 'sqlite'")
 DB_SECRET_ID = "test/employees/db"
+DB_MIGRATE_SECRET_ID = "test/employees/db-master"
 
 # Tests never reach a real AWS account or database: whatever the shell had is replaced.
 _MOTO = aws.MotoServer()
@@ -40,10 +43,12 @@ if _PORTS is not None:
         DB_READER_PORT=str(_PORTS.replica_port),
         DB_NAME=mariadb.APP_DATABASE,
         DB_SECRET_ID=DB_SECRET_ID,
+        DB_MIGRATE_SECRET_ID=DB_MIGRATE_SECRET_ID,
     )
 
 # pytest-django sets Django up in its pytest_configure only if the settings are loaded by then.
 from django.conf import settings  # noqa: E402
+from django.db import connections  # noqa: E402
 
 settings.DATABASES  # noqa: B018
 
@@ -72,11 +77,16 @@ def mariadb_pair() -> Iterator[mariadb.MariaDBPair]:
 
 @pytest.fixture(scope="session")
 def db_secret(mariadb_pair, aws_server) -> str:
-    """The pair and the database secret (the app user's credentials) exist; returns its id."""
+    """The pair and both database secrets exist (the app user's, the master's); returns the
+    app user's id."""
+    client = boto3.client("secretsmanager")
     put_json_secret(
-        boto3.client("secretsmanager"),
-        DB_SECRET_ID,
-        {"username": mariadb.APP_USER, "password": mariadb.APP_PASSWORD},
+        client, DB_SECRET_ID, {"username": mariadb.APP_USER, "password": mariadb.APP_PASSWORD}
+    )
+    put_json_secret(
+        client,
+        DB_MIGRATE_SECRET_ID,
+        {"username": mariadb.MASTER_USER, "password": mariadb.MASTER_PASSWORD},
     )
     return DB_SECRET_ID
 
@@ -116,3 +126,36 @@ def put_json_secret(client, name: str, value: dict) -> str:
         return client.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
     except client.exceptions.ResourceExistsException:
         return client.put_secret_value(SecretId=name, SecretString=json.dumps(value))["ARN"]
+
+
+@pytest.fixture(scope="module")
+def production_env(db_secret, django_db_setup, django_db_blocker, tmp_path_factory):
+    """The environment of an instance: production, keys and hosts, the test database."""
+    client = boto3.client("secretsmanager")
+    key = uuid.uuid4().hex * 2  # 64 characters
+    try:
+        client.create_secret(Name=site.KEY_SECRET_ID, SecretString=key)
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=site.KEY_SECRET_ID, SecretString=key)
+    with django_db_blocker.unblock():
+        database = connections["default"].settings_dict["NAME"]
+    # The web process of an instance has the application user's secret only (the bootstrap
+    # gives the master's to migrate and the manage wrapper alone).
+    environment = {k: v for k, v in os.environ.items() if k != "DB_MIGRATE_SECRET_ID"}
+    return {
+        **environment,
+        "DJANGO_ENV": "production",
+        "DJANGO_ALLOWED_HOSTS": site.HOST,
+        "DJANGO_SECRET_KEY_SECRET_ID": site.KEY_SECRET_ID,
+        "DB_NAME": database,
+        "DJANGO_STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
+    }
+
+
+@pytest.fixture(scope="module")
+def static_files(production_env):
+    """collectstatic, as the instance build does, with the production (manifest) storage."""
+    result = site.manage(production_env, "collectstatic", "--noinput")
+    assert result.returncode == 0, result.stderr
+    manifest = Path(production_env["DJANGO_STATIC_ROOT"]) / "staticfiles.json"
+    return json.loads(manifest.read_text())["paths"]

@@ -1,110 +1,19 @@
 """Production settings, served by gunicorn with the repo's config against the MariaDB pair."""
 
-import http.client
-import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
-from tests.harness import process
-from tests.harness.aws import free_port
+from tests.harness.site import HOST, Gunicorn
+from tests.harness.site import manage as _manage
 
 ROOT = Path(__file__).resolve().parents[2]
-HOST = "employees.example.com"
-KEY_SECRET_ID = "test/employees/django-secret-key"
 
 # The served site uses the test database, which pytest-django creates only for marked tests.
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "reader"])
-
-
-@pytest.fixture(scope="module")
-def production_env(db_secret, django_db_setup, django_db_blocker, tmp_path_factory):
-    """The environment of an instance: production, keys and hosts, the test database."""
-    import boto3
-
-    client = boto3.client("secretsmanager")
-    key = uuid.uuid4().hex * 2  # 64 characters
-    try:
-        client.create_secret(Name=KEY_SECRET_ID, SecretString=key)
-    except client.exceptions.ResourceExistsException:
-        client.put_secret_value(SecretId=KEY_SECRET_ID, SecretString=key)
-    with django_db_blocker.unblock():
-        database = connections["default"].settings_dict["NAME"]
-    return {
-        **os.environ,
-        "DJANGO_ENV": "production",
-        "DJANGO_ALLOWED_HOSTS": HOST,
-        "DJANGO_SECRET_KEY_SECRET_ID": KEY_SECRET_ID,
-        "DB_NAME": database,
-        "DJANGO_STATIC_ROOT": str(tmp_path_factory.mktemp("static")),
-    }
-
-
-def _manage(env, *args):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-
-
-class Gunicorn:
-    """The site under gunicorn with the repo's config, on a free loopback port."""
-
-    def __init__(self, env, log: Path):
-        self.port = free_port()
-        self.log = log
-        with open(log, "wb") as out:
-            self.process = process.start(
-                [
-                    *(sys.executable, "-m", "gunicorn", "-c", "employees_site/gunicorn.conf.py"),
-                    *("--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "2"),
-                ],
-                ready=self._healthy,
-                name="gunicorn",
-                timeout=30,
-                diagnose=lambda: f":\n{log.read_text()}",
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def _healthy(self) -> bool:
-        try:
-            return self.get("/healthz")[0] == 200
-        except OSError:
-            return False
-
-    def get(self, path, headers=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request("GET", path, headers={"Host": HOST, **(headers or {})})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
-
-    def log_lines(self):
-        return [
-            json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")
-        ]
-
-    def stop(self):
-        process.stop(self.process)
-
-
-@pytest.fixture(scope="module")
-def static_files(production_env):
-    """collectstatic, as the instance build does, with the production (manifest) storage."""
-    result = _manage(production_env, "collectstatic", "--noinput")
-    assert result.returncode == 0, result.stderr
-    manifest = Path(production_env["DJANGO_STATIC_ROOT"]) / "staticfiles.json"
-    return json.loads(manifest.read_text())["paths"]
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """Django's MySQL backend, with user and password taken from Secrets Manager at connect time.
 
 Set ``SECRET_ID`` (and optionally ``SECRET_REGION``) in the alias's settings; USER and PASSWORD
-are then ignored. On error 1045 (access denied) at connect, the secret is read afresh and the
-connect retried once; if AWSCURRENT is still refused, AWSPENDING is tried once, which covers the
+are then ignored. ``MIGRATE_SECRET_ID`` is the master's secret, used inside
+``identity.as_master``. On error 1045 (access denied) at connect, the secret is read afresh and
+the connect retried once; if AWSCURRENT is still refused, AWSPENDING is tried once, which covers the
 moment of a rotation between the password change and the stage move.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import logging
 
-from django.db.backends.mysql import base
+from django.db.backends.mysql import base, creation
 
-from ... import credentials
+from ... import credentials, identity
 from ...errors import ACCESS_DENIED, UNREACHABLE, code
 
 logger = logging.getLogger(__name__)
@@ -23,9 +24,23 @@ VARIABLES = {"default": "DB_WRITER_HOST/DB_WRITER_PORT", "reader": "DB_READER_HO
 Database = base.Database
 
 
+class DatabaseCreation(creation.DatabaseCreation):
+    """Test databases are created and dropped as the master user: the app user has no DDL."""
+
+    def create_test_db(self, *args, **kwargs):
+        with identity.as_master(self.connection):
+            return super().create_test_db(*args, **kwargs)
+
+    def destroy_test_db(self, *args, **kwargs):
+        with identity.as_master(self.connection):
+            return super().destroy_test_db(*args, **kwargs)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
+    creation_class = DatabaseCreation
+
     def _secret(self) -> tuple[str | None, str | None]:
-        return self.settings_dict.get("SECRET_ID"), self.settings_dict.get("SECRET_REGION")
+        return identity.secret_id(self.settings_dict), self.settings_dict.get("SECRET_REGION")
 
     def get_connection_params(self):
         params = super().get_connection_params()

@@ -1,25 +1,27 @@
-"""``migrate`` on the writer only, under a MySQL named lock.
+"""``migrate`` on the writer only, as the master user, under a MySQL named lock.
 
 Instances of an Auto Scaling group boot together and each runs ``migrate``. On MySQL the first
-takes the lock ``GET_LOCK`` and applies the migrations; the others wait for it, then find nothing
-left to apply. The lock lives in the connection's session, so it is released when migrate ends,
-and by the server if the process dies.
+takes the lock and applies the migrations; the others wait for it, then find nothing left to
+apply. With a master secret configured (``DB_MIGRATE_SECRET_ID``) it connects as the master and,
+after the migrations, makes sure the application user of ``DB_SECRET_ID`` exists with its
+password and exactly its data privileges (``employees_site.db.app_user``).
 """
 
 from __future__ import annotations
 
-import contextlib
-
 from django.core.management.base import CommandError
 from django.core.management.commands import migrate
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
-LOCK_NAME = "employees_site.migrate"
-DEFAULT_LOCK_TIMEOUT = 600
+from ... import app_user, credentials, identity
+from ...locks import DEFAULT_LOCK_TIMEOUT, schema_lock
 
 
 class Command(migrate.Command):
-    help = migrate.Command.help + " Runs on the writer only, under a named lock on MySQL."
+    help = (
+        migrate.Command.help
+        + " Runs on the writer only, as the master user, under a named lock on MySQL."
+    )
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -29,6 +31,11 @@ class Command(migrate.Command):
             default=DEFAULT_LOCK_TIMEOUT,
             help=f"seconds to wait for another migrate to finish (default {DEFAULT_LOCK_TIMEOUT})",
         )
+
+    def execute(self, *args, **options):
+        # As the master from the start: the system checks Django runs before handle() connect too.
+        with identity.as_master(connections[options["database"]]):
+            return super().execute(*args, **options)
 
     def handle(self, *args, **options):
         database = options["database"]
@@ -43,46 +50,22 @@ class Command(migrate.Command):
         connection = connections[database]
         if connection.vendor != "mysql":
             return super().handle(*args, **options)
-        with _without_read_timeout(connection):
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT GET_LOCK(%s, %s)", [LOCK_NAME, timeout])
-                (acquired,) = cursor.fetchone()
-            if acquired != 1:
-                raise CommandError(
-                    f"another migrate has held the lock {LOCK_NAME!r} on the writer for more "
-                    f"than {timeout}s; wait for it to finish (or find it in SHOW PROCESSLIST) "
-                    "and run again"
-                )
-            try:
-                return super().handle(*args, **options)
-            finally:
-                _release(connection)
+        app_secret = connection.settings_dict.get("SECRET_ID")  # the master's is MIGRATE_SECRET_ID
+        with schema_lock(connection, timeout):
+            result = super().handle(*args, **options)
+            if identity.master_configured(connection) and app_secret:
+                self._ensure_app_user(connection, app_secret, options["verbosity"])
+            return result
 
-
-@contextlib.contextmanager
-def _without_read_timeout(connection):
-    """The request-sized read/write timeouts off for this connection while migrate runs.
-
-    Waiting for the lock and a long ALTER TABLE both outlast them; the client would drop the
-    connection mid-migration while the server goes on, leaving django_migrations behind.
-    """
-    options = connection.settings_dict["OPTIONS"]
-    connection.close()
-    connection.settings_dict["OPTIONS"] = {
-        key: value for key, value in options.items() if key not in ("read_timeout", "write_timeout")
-    }
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict["OPTIONS"] = options
-
-
-def _release(connection) -> None:
-    # Never let a failure to release hide the migration's own error: the server releases a
-    # session's locks when the connection closes anyway.
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT RELEASE_LOCK(%s)", [LOCK_NAME])
-    except DatabaseError:
-        connection.close()
+    def _ensure_app_user(self, connection, app_secret: str, verbosity: int) -> None:
+        settings_dict = connection.settings_dict
+        found = credentials.get(app_secret, region=settings_dict.get("SECRET_REGION"))
+        changes = app_user.ensure(
+            connection,
+            user=found.username,
+            password=found.password,
+            database=settings_dict["NAME"],
+        )
+        if verbosity >= 1:
+            for change in changes or [f"application user {found.username!r} is up to date"]:
+                self.stdout.write(f"  App user: {change}")
