@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,15 @@ def secret_calls(aws_server):
     client.meta.events.register("before-call.secrets-manager", record)
     yield calls
     client.meta.events.unregister("before-call.secrets-manager", record)
+
+
+@pytest.fixture
+def empty_database(mariadb_pair, db_secret):
+    """A new empty database on the pair, dropped afterwards."""
+    name = f"test_app_{uuid.uuid4().hex[:8]}"
+    mariadb_pair.primary.execute(f"CREATE DATABASE `{name}`")
+    yield name
+    mariadb_pair.primary.execute(f"DROP DATABASE `{name}`")
 
 
 @pytest.fixture

@@ -23,15 +23,6 @@ DENIED = {1142, 1044, 1227}
 
 
 @pytest.fixture
-def empty_database(mariadb_pair, db_secret):
-    """A new empty database on the pair, dropped afterwards."""
-    name = f"test_app_{uuid.uuid4().hex[:8]}"
-    mariadb_pair.primary.execute(f"CREATE DATABASE `{name}`")
-    yield name
-    mariadb_pair.primary.execute(f"DROP DATABASE `{name}`")
-
-
-@pytest.fixture
 def new_app_user(mariadb_pair, secretsmanager):
     """A secret for an application user that does not exist yet; the user is dropped after."""
     user = f"u{uuid.uuid4().hex[:10]}"

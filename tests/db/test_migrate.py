@@ -6,7 +6,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 
 import pytest
 from django.core.management import call_command
@@ -15,15 +14,6 @@ from django.db import connections
 from .conftest import ROOT, manage
 
 pytestmark = pytest.mark.drill
-
-
-@pytest.fixture
-def empty_database(mariadb_pair, db_secret):
-    """A new empty database on the pair, dropped afterwards."""
-    name = f"test_app_{uuid.uuid4().hex[:8]}"
-    mariadb_pair.primary.execute(f"CREATE DATABASE `{name}`")
-    yield name
-    mariadb_pair.primary.execute(f"DROP DATABASE `{name}`")
 
 
 def test_concurrent_migrates_apply_each_migration_once(mariadb_pair, empty_database):
