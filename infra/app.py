@@ -48,6 +48,7 @@ from troposphere.policies import (
 )
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
+from . import rotation
 from .common import (
     account_uses_key_via,
     add_parameter,
@@ -152,7 +153,13 @@ def _add_parameters(template: Template) -> None:
         ("DbReaderHost", "Reader endpoint", "Aurora reader endpoint", "String"),
         ("DbPort", "Database port", "MySQL port", "String"),
         ("DbName", "Database name", "Application database", "String"),
-        ("DbSecretArn", "Database secret", "ARN of the RDS-managed master secret", "String"),
+        ("DbSecretArn", "Database secret", "ARN of the application user's secret", "String"),
+        (
+            "DbMasterSecretArn",
+            "Database master secret",
+            "ARN of the RDS-managed master secret (migrate only)",
+            "String",
+        ),
         ("DbKmsKeyArn", "Database key", "ARN of the key of the database secret", "String"),
     ):
         _wired(template, name, label, description, kind)
@@ -247,6 +254,7 @@ def _add_parameters(template: Template) -> None:
                     "RequestsPerTarget",
                     "AppCpuTarget",
                     "AppLogRetentionDays",
+                    "AppDbPasswordRotationDays",
                 ],
             ),
             (
@@ -265,6 +273,7 @@ def _add_parameters(template: Template) -> None:
                     "DbPort",
                     "DbName",
                     "DbSecretArn",
+                    "DbMasterSecretArn",
                     "DbKmsKeyArn",
                 ],
             ),
@@ -377,13 +386,21 @@ def _add_key_secret_and_logs(template: Template) -> None:
 
 
 def instance_policy() -> PolicyDocument:
-    """What an instance may do: read its two secrets and the artifact, write its metrics/logs."""
-    secrets = [Ref("DbSecretArn"), Ref("DjangoSecretKey")]
+    """What an instance may do: read its secrets and the artifact, rotate the app user's
+    password, write its metrics/logs.
+
+    The master secret is readable too: migrate runs on the instances. Any process that can use
+    the instance role can read it; running migrations from elsewhere would remove that.
+    """
+    secrets = [Ref("DbSecretArn"), Ref("DbMasterSecretArn"), Ref("DjangoSecretKey")]
+    via_secrets_manager = Condition(
+        StringEquals("kms:ViaService", Sub("secretsmanager.${AWS::Region}.${AWS::URLSuffix}"))
+    )
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             Statement(
-                Sid="ReadTheTwoSecrets",
+                Sid="ReadTheSecrets",
                 Effect=Allow,
                 Action=[secretsmanager.GetSecretValue],
                 Resource=secrets,
@@ -393,11 +410,25 @@ def instance_policy() -> PolicyDocument:
                 Effect=Allow,
                 Action=[kms.Decrypt],
                 Resource=[Ref("DbKmsKeyArn"), GetAtt("AppKey", "Arn")],
-                Condition=Condition(
-                    StringEquals(
-                        "kms:ViaService", Sub("secretsmanager.${AWS::Region}.${AWS::URLSuffix}")
-                    )
-                ),
+                Condition=via_secrets_manager,
+            ),
+            Statement(
+                # manage.py rotate_app_password: a new version of the app user's secret only.
+                Sid="RotateTheAppDbPassword",
+                Effect=Allow,
+                Action=[
+                    secretsmanager.DescribeSecret,
+                    secretsmanager.PutSecretValue,
+                    secretsmanager.UpdateSecretVersionStage,
+                ],
+                Resource=[Ref("DbSecretArn")],
+            ),
+            Statement(
+                Sid="EncryptTheRotatedPassword",
+                Effect=Allow,
+                Action=[kms.GenerateDataKey, kms.Encrypt],
+                Resource=[Ref("DbKmsKeyArn")],
+                Condition=via_secrets_manager,
             ),
             Statement(
                 Sid="ReadTheArtifact",
@@ -462,6 +493,8 @@ ENVIRONMENT = {
     "DJANGO_CSRF_TRUSTED_ORIGINS": "${SiteUrl}",
     "DJANGO_HTTPS": "${HttpsEnabled}",
     "DB_SECRET_ID": "${DbSecretArn}",
+    # The bootstrap gives this one to migrate and the manage wrapper only, never to gunicorn.
+    "DB_MIGRATE_SECRET_ID": "${DbMasterSecretArn}",
     "DB_WRITER_HOST": "${DbWriterHost}",
     "DB_WRITER_PORT": "${DbPort}",
     "DB_READER_HOST": "${DbReaderHost}",
@@ -658,6 +691,7 @@ def build(params: AppParams) -> Template:
     _add_role(template)
     _add_launch_template(template, params)
     _add_group(template, params)
+    rotation.add_app_password_rotation(template)
     for name, description, value in (
         (APP_SECRET_ARN, "ARN of the Django SECRET_KEY secret", Ref("DjangoSecretKey")),
         (AUTO_SCALING_GROUP_NAME, "Name of the Auto Scaling group", Ref("AutoScalingGroup")),

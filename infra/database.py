@@ -3,18 +3,29 @@
 Storage, Performance Insights and the master secret are encrypted with the stack's own KMS key,
 which outlives the stack so that retained snapshots stay restorable. RDS creates and rotates the
 master secret (``ManageMasterUserPassword``): no rotation Lambda and no transform, which nested
-change sets cannot take. Readers are the template's (a parameter, 0 to 15) plus, when enabled,
-those Application Auto Scaling adds on reader CPU. The latter live outside the stack: RDS creates
+change sets cannot take. The master only migrates; the site connects as the application user,
+whose secret the stack generates (``DbSecretArn``) and whose grants migrate maintains. Readers
+are the template's (a parameter, 0 to 15) plus, when enabled, those Application Auto Scaling
+adds on reader CPU. The latter live outside the stack: RDS creates
 them, so deleting the stack has to remove them first (the deploy tool's ``down`` does).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
 from awacs import kms
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    Condition,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+    StringLike,
+)
 from awacs.sts import AssumeRole
 from troposphere import (
     Equals,
@@ -44,6 +55,7 @@ from troposphere.rds import (
     DBSubnetGroup,
     MasterUserSecret,
 )
+from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from .common import (
     account_uses_key_via,
@@ -60,7 +72,8 @@ WRITER_ENDPOINT = "WriterEndpoint"
 READER_ENDPOINT = "ReaderEndpoint"
 DB_PORT_OUTPUT = "DbPort"
 DB_NAME = "DbName"
-DB_SECRET_ARN = "DbSecretArn"  # noqa: S105 (an output name, not a secret)
+DB_SECRET_ARN = "DbSecretArn"  # noqa: S105 (an output name: the application user's secret)
+DB_MASTER_SECRET_ARN = "DbMasterSecretArn"  # noqa: S105 (an output name: the master's secret)
 DB_KMS_KEY_ARN = "DbKmsKeyArn"
 DB_SECURITY_GROUP_ID = "DbSecurityGroupId"
 DB_CLUSTER_ID = "DbClusterId"
@@ -68,6 +81,9 @@ DB_CLUSTER_ID = "DbClusterId"
 ENGINE = "aurora-mysql"
 PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"
 MAX_READERS = 15
+# The site's runtime database user (SELECT, INSERT, UPDATE, DELETE only), created and kept by the
+# locked migrate from the stack-generated secret; the master user only migrates.
+APP_DB_USER = "employees_app"
 MAX_AZS = 3
 # Condition names.
 THREE_AZS = "ThreeAzs"
@@ -334,27 +350,42 @@ def _min_not_above_max() -> object:
     return Or(Or(*options[:8]), Or(*options[8:]))
 
 
+_KEY_ACTIONS = [
+    kms.CreateGrant,
+    kms.Decrypt,
+    kms.DescribeKey,
+    kms.Encrypt,
+    kms.GenerateDataKey,
+    kms.GenerateDataKeyWithoutPlaintext,
+    kms.ReEncryptFrom,
+    kms.ReEncryptTo,
+]
+
+
+def secret_arn_patterns() -> list[Sub]:
+    """The ARNs of the stack's two database secrets, as patterns: the key cannot name them
+    exactly, since both are encrypted with it (a cycle). RDS names the master secret
+    ``rds!cluster-<id>``; the app user's secret is named after the stack."""
+    prefix = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+    return [Sub(prefix + "rds!cluster-*"), Sub(prefix + "${AWS::StackName}-app-db-*")]
+
+
 def _key_policy() -> PolicyDocument:
+    secrets = account_uses_key_via(
+        "AccountUsesKeyThroughSecretsManagerForTheTwoSecrets", ("secretsmanager",), _KEY_ACTIONS
+    )
+    # Secrets Manager puts the secret's ARN in the encryption context of every call it makes.
+    secrets.Condition.conditions.append(
+        StringLike("kms:EncryptionContext:SecretARN", secret_arn_patterns())
+    )
     return PolicyDocument(
         Version="2012-10-17",
         Statement=[
             key_admin_statement(),
             # On behalf of RDS (storage, Performance Insights) and Secrets Manager (the master
-            # secret) only.
-            account_uses_key_via(
-                "AccountUsesKeyThroughRdsAndSecretsManager",
-                ("rds", "secretsmanager"),
-                [
-                    kms.CreateGrant,
-                    kms.Decrypt,
-                    kms.DescribeKey,
-                    kms.Encrypt,
-                    kms.GenerateDataKey,
-                    kms.GenerateDataKeyWithoutPlaintext,
-                    kms.ReEncryptFrom,
-                    kms.ReEncryptTo,
-                ],
-            ),
+            # secret and the application user's) only.
+            account_uses_key_via("AccountUsesKeyThroughRds", ("rds",), _KEY_ACTIONS),
+            secrets,
         ],
     )
 
@@ -448,6 +479,31 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
             Tags=Tags(Name=Sub("${AWS::StackName}-db")),
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",
+        )
+    )
+
+
+def _add_app_user_secret(template: Template) -> None:
+    """The application user's secret: generated by the stack, same JSON shape as the master's,
+    a password of letters and digits only (nothing to quote in a DSN or a shell)."""
+    template.add_resource(
+        Secret(
+            "AppDbSecret",
+            Name=Sub("${AWS::StackName}-app-db"),
+            Description=Sub(
+                f"Database user {APP_DB_USER} of ${{AWS::StackName}} (SELECT, INSERT, UPDATE, "
+                "DELETE); migrate creates it from this secret"
+            ),
+            KmsKeyId=GetAtt("DbKey", "Arn"),
+            GenerateSecretString=GenerateSecretString(
+                SecretStringTemplate=json.dumps({"username": APP_DB_USER}),
+                GenerateStringKey="password",
+                PasswordLength=40,
+                ExcludePunctuation=True,
+                RequireEachIncludedType=True,
+            ),
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
         )
     )
 
@@ -549,7 +605,12 @@ def _add_outputs(template: Template, params: DatabaseParams) -> None:
         (DB_NAME, "Name of the application database", params.database_name),
         (
             DB_SECRET_ARN,
-            "ARN of the master secret RDS manages and rotates (JSON: username, password)",
+            f"ARN of the application user's secret ({APP_DB_USER}; JSON: username, password)",
+            Ref("AppDbSecret"),
+        ),
+        (
+            DB_MASTER_SECRET_ARN,
+            "ARN of the master secret RDS manages and rotates: migrate and user management only",
             GetAtt("DbCluster", "MasterUserSecret.SecretArn"),
         ),
         (DB_KMS_KEY_ARN, "ARN of the KMS key of storage and secret", GetAtt("DbKey", "Arn")),
@@ -571,6 +632,7 @@ def build(params: DatabaseParams) -> Template:
     _add_key(template)
     _add_monitoring_role(template)
     _add_cluster(template, params)
+    _add_app_user_secret(template)
     _add_instances(template, params)
     _add_auto_scaling(template)
     _add_outputs(template, params)

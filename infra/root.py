@@ -110,7 +110,11 @@ OUTPUTS = (
             (database.READER_ENDPOINT, "Aurora reader endpoint: DB_READER_HOST"),
             (database.DB_PORT_OUTPUT, "MySQL port of both endpoints: DB_WRITER_PORT/READER_PORT"),
             (database.DB_NAME, "Application database name: DB_NAME"),
-            (database.DB_SECRET_ARN, "ARN of the RDS-managed master secret: DB_SECRET_ID"),
+            (database.DB_SECRET_ARN, "ARN of the application user's secret: DB_SECRET_ID"),
+            (
+                database.DB_MASTER_SECRET_ARN,
+                "ARN of the RDS-managed master secret: DB_MIGRATE_SECRET_ID (migrate only)",
+            ),
         )
     ),
     RootOutput(
@@ -179,6 +183,7 @@ def children(params: RootParams) -> list[Child]:
                 "DbPort": Wire("database", database.DB_PORT_OUTPUT),
                 "DbName": Wire("database", database.DB_NAME),
                 "DbSecretArn": Wire("database", database.DB_SECRET_ARN),
+                "DbMasterSecretArn": Wire("database", database.DB_MASTER_SECRET_ARN),
                 "DbKmsKeyArn": Wire("database", database.DB_KMS_KEY_ARN),
             },
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from infra import app as app_module
 from infra.app import AppParams
 
-from .helpers import evaluate_rule, resources
+from .helpers import conditions, evaluate_rule, present, resources
 
 # The environment the site reads (DESIGN.md, "Interface names").
 DESIGN_ENVIRONMENT = {
@@ -105,11 +106,83 @@ def test_detailed_monitoring_is_on(app):
     assert launch_data(app)["Monitoring"] == {"Enabled": True}
 
 
-def test_instance_reads_only_its_two_secrets(app):
-    """GetSecretValue only, on the database secret and the Django secret."""
-    statement = statements(app)["ReadTheTwoSecrets"]
+def test_instance_reads_only_its_secrets(app):
+    """GetSecretValue only, on the app user's and master's database secrets and the Django one."""
+    statement = statements(app)["ReadTheSecrets"]
     assert statement["Action"] == ["secretsmanager:GetSecretValue"]
-    assert statement["Resource"] == [{"Ref": "DbSecretArn"}, {"Ref": "DjangoSecretKey"}]
+    assert statement["Resource"] == [
+        {"Ref": "DbSecretArn"},
+        {"Ref": "DbMasterSecretArn"},
+        {"Ref": "DjangoSecretKey"},
+    ]
+
+
+def test_instance_rotates_only_the_app_users_secret(app):
+    """Writing a new version (rotate_app_password) is allowed on the app user's secret only,
+    and its key may encrypt only through Secrets Manager."""
+    statement = statements(app)["RotateTheAppDbPassword"]
+    assert statement["Resource"] == [{"Ref": "DbSecretArn"}]
+    assert sorted(statement["Action"]) == [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+    ]
+    encrypt = statements(app)["EncryptTheRotatedPassword"]
+    assert encrypt["Resource"] == [{"Ref": "DbKmsKeyArn"}]
+    assert encrypt["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Sub": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"
+    }
+
+
+def test_the_master_secret_reaches_the_instance_for_migrate(app):
+    """The instance environment names both secrets: DB_SECRET_ID (the app user, for gunicorn)
+    and DB_MIGRATE_SECRET_ID (the master, which the bootstrap gives to migrate only)."""
+    from infra.app import ENVIRONMENT
+
+    assert ENVIRONMENT["DB_SECRET_ID"] == "${DbSecretArn}"
+    assert ENVIRONMENT["DB_MIGRATE_SECRET_ID"] == "${DbMasterSecretArn}"
+
+
+def test_password_rotation_schedule_is_off_by_default_and_runs_the_command(app):
+    """AppDbPasswordRotationDays 0 creates nothing; otherwise a daily Run Command on the group's
+    instances runs rotate_app_password --if-older-than-days with the parameter, one at a time."""
+    parameter = app["Parameters"]["AppDbPasswordRotationDays"]
+    assert (parameter["Default"], parameter["MinValue"]) == (0, 0)
+    off = present(app, conditions(app, {"AppDbPasswordRotationDays": "0"}))
+    on = present(app, conditions(app, {"AppDbPasswordRotationDays": "30"}))
+    assert "AppDbPasswordRotationSchedule" not in off
+    schedule = on["AppDbPasswordRotationSchedule"]["Properties"]
+    assert schedule["ScheduleExpression"] == "rate(1 day)"
+    target = schedule["Target"]
+    assert target["Arn"] == {"Fn::Sub": "arn:${AWS::Partition}:scheduler:::aws-sdk:ssm:sendCommand"}
+    command = json.loads(target["Input"]["Fn::Sub"])
+    assert command["DocumentName"] == "AWS-RunShellScript"
+    assert command["Targets"] == [
+        {"Key": "tag:aws:autoscaling:groupName", "Values": ["${AutoScalingGroup}"]}
+    ]
+    assert command["Parameters"]["commands"] == [
+        "/usr/local/bin/employees-site-manage rotate_app_password "
+        "--if-older-than-days ${AppDbPasswordRotationDays}"
+    ]
+    assert command["MaxConcurrency"] == "1"
+
+
+def test_rotation_schedule_may_only_send_the_shell_document_to_its_groups_instances(app):
+    """The scheduler's role: ssm:SendCommand on AWS-RunShellScript and on instances tagged with
+    this group, assumed by EventBridge Scheduler of this account only."""
+    role = app["Resources"]["AppDbPasswordRotationRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    (policy,) = role["Policies"]
+    document, instances = policy["PolicyDocument"]["Statement"]
+    assert document["Action"] == instances["Action"] == ["ssm:SendCommand"]
+    assert document["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunShellScript"}
+    ]
+    assert instances["Condition"] == {
+        "StringEquals": {"ssm:resourceTag/aws:autoscaling:groupName": {"Ref": "AutoScalingGroup"}}
+    }
 
 
 def test_instance_decrypts_only_with_the_secrets_keys_through_secrets_manager(app):
@@ -146,14 +219,16 @@ def test_instance_writes_only_its_log_groups_and_agent_metrics(app):
 
 
 def test_role_has_session_manager_and_nothing_else_managed(app):
-    """The only managed policy is Session Manager's core; the policy has exactly six parts."""
+    """The only managed policy is Session Manager's core; the policy has exactly eight parts."""
     role = app["Resources"]["InstanceRole"]["Properties"]
     assert role["ManagedPolicyArns"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
     ]
     assert set(statements(app)) == {
-        "ReadTheTwoSecrets",
+        "ReadTheSecrets",
         "DecryptTheSecrets",
+        "RotateTheAppDbPassword",
+        "EncryptTheRotatedPassword",
         "ReadTheArtifact",
         "WriteTheLogs",
         "WriteAgentMetrics",

@@ -38,7 +38,6 @@ NAME_PROPERTIES = {
     "AWS::RDS::DBInstance": "DBInstanceIdentifier",
     "AWS::S3::Bucket": "BucketName",
     "AWS::SNS::Topic": "TopicName",
-    "AWS::SecretsManager::Secret": "Name",
 }
 
 
@@ -107,11 +106,15 @@ def test_stateful_resources_have_explicit_policies(templates):
 
 
 def test_no_resource_has_a_fixed_name(templates):
-    """No resource fixes its physical name, so stacks can live side by side in one account."""
+    """No resource fixes its physical name, so stacks can live side by side in one account; a
+    secret may be named after its stack (a key policy names it by that prefix)."""
     for name, template in templates.items():
         for kind, property_name in NAME_PROPERTIES.items():
             for logical_id, resource in resources(template, kind).items():
                 assert property_name not in resource.get("Properties", {}), f"{name}.{logical_id}"
+        for logical_id, secret in resources(template, "AWS::SecretsManager::Secret").items():
+            given = secret["Properties"].get("Name")
+            assert given is None or given["Fn::Sub"].startswith("${AWS::StackName}-"), logical_id
 
 
 def test_no_iam_action_has_a_wildcard(templates):
@@ -158,16 +161,25 @@ def unnamed_wildcard(resource: object) -> bool:
     return False
 
 
+def _tag_names_a_resource_of_the_stack(statement: dict) -> bool:
+    equals = statement.get("Condition", {}).get("StringEquals", {})
+    return any(
+        "resourceTag/" in key and isinstance(value, dict) and "Ref" in value
+        for key, value in equals.items()
+    )
+
+
 def test_every_iam_resource_is_named_except_where_the_service_requires_a_wildcard(templates):
     """A wildcard resource ("*", or an ARN naming no resource of the stack, in Fn::Sub or
-    Fn::Join too) appears only in key policies (there "*" means "this key") and for
-    cloudwatch:PutMetricData and ec2:DescribeTags (no resource type); all else is named."""
+    Fn::Join too) appears only in key policies (there "*" means "this key"), for
+    cloudwatch:PutMetricData and ec2:DescribeTags (no resource type), and where a resource-tag
+    condition names the stack's resources (instances an Auto Scaling group launches)."""
     for name, template in templates.items():
         for statement, in_key_policy in policy_statements(template["Resources"]):
             resources_ = statement.get("Resource", [])
             resources_ = resources_ if isinstance(resources_, list) else [resources_]
             wildcard = [r for r in resources_ if unnamed_wildcard(r)]
-            if not wildcard:
+            if not wildcard or _tag_names_a_resource_of_the_stack(statement):
                 continue
             assert in_key_policy or statement["Action"] in (
                 ["cloudwatch:PutMetricData"],
