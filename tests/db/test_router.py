@@ -260,3 +260,33 @@ def test_a_database_outage_outside_a_view_is_a_503_too(rf):
         raise ValueError("a bug")
     except ValueError:
         assert server_error(rf.get("/")).status_code == 500
+
+
+@pytest.mark.drill
+def test_replica_lag_at_login_never_logs_the_user_out(client, mariadb_pair, settings):
+    """Past the pin window, a replica that has no session row (lag) neither logs out nor loses
+    the session: sessions and the logged-in user are read on the writer."""
+    settings.DATABASE_PIN_SECONDS = 1
+    get_user_model().objects.create_superuser("lagged", "", "pw-lagged-123")
+    mariadb_pair.wait_for_replica()
+    with mariadb_pair.lag():
+        login = client.post(
+            "/admin/login/?next=/admin/", {"username": "lagged", "password": "pw-lagged-123"}
+        )
+        assert login.status_code == 302 and login["Location"] == "/admin/"
+        changed = client.post(
+            "/admin/password_change/",
+            {
+                "old_password": "pw-lagged-123",
+                "new_password1": "pw-lagged-456-new",
+                "new_password2": "pw-lagged-456-new",
+            },
+        )
+        assert changed.status_code == 302
+        time.sleep(2.1)  # the pin (whole-second timestamps) has expired; the replica still lags
+        close_old_connections()
+        page = client.get("/admin/")
+        assert page.status_code == 200, page.get("Location")
+        assert client.cookies["sessionid"].value
+    close_old_connections()
+    assert client.get("/admin/").status_code == 200  # and after the replica catches up
