@@ -65,6 +65,10 @@ def unavailable(request: HttpRequest, exception: BaseException) -> HttpResponse:
         # A connection still pointing at a demoted writer: drop it, so the next use
         # resolves the cluster endpoint again and reaches the new writer.
         connections[WRITER].close()
+    elif errors.connection_suspect(exception):
+        # Which alias failed is not in the error: drop both, a reconnect costs milliseconds.
+        for alias in (WRITER, READER):
+            connections[alias].close()
     else:
         for alias in (WRITER, READER):
             connections[alias].close_if_unusable_or_obsolete()

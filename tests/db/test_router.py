@@ -2,6 +2,7 @@
 and surviving a writer restart or demotion. Data is committed (transaction=True) and replicated
 before it is read through the replica."""
 
+import json
 import logging
 import time
 import uuid
@@ -12,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import close_old_connections, connections, transaction
 from django.test import Client
 
+from employees_site.db import errors
 from employees_site.db.middleware import PIN_COOKIE
 from employees_site.db.routing import use_writer
 from employees_site.employees.models import Employee
@@ -290,3 +292,22 @@ def test_replica_lag_at_login_never_logs_the_user_out(client, mariadb_pair, sett
         assert client.cookies["sessionid"].value
     close_old_connections()
     assert client.get("/admin/").status_code == 200  # and after the replica catches up
+
+
+@pytest.mark.parametrize("code", sorted(errors.UNAVAILABLE))
+def test_every_service_condition_is_a_503_with_retry_after(rf, code):
+    """Each MySQL code of a service condition (1040 too many connections among them) answers
+    503 with Retry-After, JSON on the API; a suspect connection is dropped, a sound one kept."""
+    from django.db import OperationalError
+
+    from employees_site.db.middleware import server_error
+
+    connections["default"].ensure_connection()
+    try:
+        raise OperationalError(code, "condition")
+    except OperationalError:
+        response = server_error(rf.get("/api/employees/"))
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "error" in json.loads(response.content)
+    dropped = connections["default"].connection is None
+    assert dropped is (code not in errors.CONTENTION)

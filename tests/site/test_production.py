@@ -1,6 +1,5 @@
 """Production settings, served by gunicorn with the repo's config against the MariaDB pair."""
 
-import http.client
 import json
 import os
 import subprocess
@@ -12,8 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from tests.harness import process
-from tests.harness.aws import free_port
+from tests.harness import site
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "employees.example.com"
@@ -52,52 +50,6 @@ def _manage(env, *args):
     )
 
 
-class Gunicorn:
-    """The site under gunicorn with the repo's config, on a free loopback port."""
-
-    def __init__(self, env, log: Path):
-        self.port = free_port()
-        self.log = log
-        with open(log, "wb") as out:
-            self.process = process.start(
-                [
-                    *(sys.executable, "-m", "gunicorn", "-c", "employees_site/gunicorn.conf.py"),
-                    *("--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "2"),
-                ],
-                ready=self._healthy,
-                name="gunicorn",
-                timeout=30,
-                diagnose=lambda: f":\n{log.read_text()}",
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def _healthy(self) -> bool:
-        try:
-            return self.get("/healthz")[0] == 200
-        except OSError:
-            return False
-
-    def get(self, path, headers=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request("GET", path, headers={"Host": HOST, **(headers or {})})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
-
-    def log_lines(self):
-        return [
-            json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")
-        ]
-
-    def stop(self):
-        process.stop(self.process)
-
-
 @pytest.fixture(scope="module")
 def static_files(production_env):
     """collectstatic, as the instance build does, with the production (manifest) storage."""
@@ -109,7 +61,9 @@ def static_files(production_env):
 
 @pytest.fixture(scope="module")
 def https_site(production_env, static_files, tmp_path_factory):
-    server = Gunicorn(production_env, tmp_path_factory.mktemp("gunicorn") / "out.log")
+    server = site.Gunicorn(
+        production_env, tmp_path_factory.mktemp("gunicorn") / "out.log", host=HOST
+    )
     yield server
     server.stop()
 
@@ -118,7 +72,7 @@ def https_site(production_env, static_files, tmp_path_factory):
 def untrusted_proxy_site(production_env, static_files, tmp_path_factory):
     """gunicorn trusting forwarded headers from the VPC only; the tests connect from 127.0.0.1."""
     env = {**production_env, "FORWARDED_ALLOW_IPS": "10.0.0.0/16"}
-    server = Gunicorn(env, tmp_path_factory.mktemp("gunicorn-vpc") / "out.log")
+    server = site.Gunicorn(env, tmp_path_factory.mktemp("gunicorn-vpc") / "out.log", host=HOST)
     yield server
     server.stop()
 
@@ -126,7 +80,7 @@ def untrusted_proxy_site(production_env, static_files, tmp_path_factory):
 @pytest.fixture(scope="module")
 def http_site(production_env, static_files, tmp_path_factory):
     env = {**production_env, "DJANGO_HTTPS": "false"}
-    server = Gunicorn(env, tmp_path_factory.mktemp("gunicorn-http") / "out.log")
+    server = site.Gunicorn(env, tmp_path_factory.mktemp("gunicorn-http") / "out.log", host=HOST)
     yield server
     server.stop()
 
