@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connections
 
-from tests.harness import aws, site
+from tests.harness import aws, mariadb, site
 
 pytestmark = [pytest.mark.drill, pytest.mark.django_db(transaction=True)]
 
@@ -196,3 +196,35 @@ def test_healthz_answers_while_secrets_manager_hangs(serve, aws_proxy):
     assert result.statuses == {503: 40}
     assert max(reply.seconds for reply in result.replies) < 10
     assert 1 <= aws_proxy.count() <= 3  # one fetch (boto3's attempts), the others wait on it
+
+
+@pytest.mark.parametrize(
+    ("problem", "cause"),
+    [
+        ("malformed", "is not JSON with 'username' and 'password'"),
+        ("missing", "ResourceNotFoundException"),
+        ("refused", "refused the credentials of secret"),
+    ],
+)
+def test_the_503s_log_line_names_the_cause_and_no_secret(serve, db_user, problem, cause):
+    """The request's log line of a 503 says what to fix (the secret's shape, its absence, a
+    refused password), and no log line of the site carries a password, a host or the value."""
+    value = "drill-secret-value-" + uuid.uuid4().hex[:6]
+    if problem == "malformed":
+        secret_id = db_user(secret=json.dumps({"user": value}))[0]
+    elif problem == "missing":
+        secret_id = "test/drill/no-such"
+    else:
+        secret_id = db_user(password=value)[0]
+    site_ = serve(DB_SECRET_ID=secret_id)
+    reply = site_.request(API, {"X-Amzn-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}"})
+    assert reply.status == 503
+    time.sleep(0.3)  # the access line is written after the response
+    lines = site_.log_lines()
+    access = [line for line in lines if line.get("request_id") == reply.headers["X-Request-Id"]]
+    assert [line.get("status") for line in access if "status" in line] == [503]
+    assert any(cause in line.get("cause", "") for line in access if "status" in line), access
+    assert any(cause in line["message"] for line in access if line["level"] == "WARNING"), access
+    text = json.dumps(lines)
+    for forbidden in (value, "127.0.0.1", "localhost", mariadb.APP_PASSWORD):
+        assert forbidden not in text
