@@ -16,7 +16,7 @@ from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .db import identity
-from .db.errors import CONNECT_ERRORS
+from .db.errors import CONNECT_ERRORS, cause
 from .db.routing import READER, WRITER, describe_error, reader_health
 
 logger = logging.getLogger(__name__)
@@ -34,14 +34,14 @@ def healthz() -> HttpResponse:
 
 
 def _ping(alias: str) -> Exception | None:
-    """None when ``alias`` answers, else the error (logged in full, shown only by class/code)."""
+    """None when ``alias`` answers, else the error (its cause logged, shown by class/code)."""
     connection = connections[alias]
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return None
     except (*CONNECT_ERRORS, OSError) as error:
-        logger.warning("readyz: %s failed: %s", alias, error)
+        logger.warning("readyz: %s failed: %s", alias, cause(error))
         connection.close()
         return error
 

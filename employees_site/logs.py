@@ -31,7 +31,7 @@ class RequestIdFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and any extras."""
 
-    EXTRAS = ("method", "path", "status", "duration_ms", "db", "user_agent")
+    EXTRAS = ("method", "path", "status", "duration_ms", "db", "cause", "user_agent")
 
     def format(self, record: logging.LogRecord) -> str:
         line = {
@@ -63,19 +63,18 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         try:
             response = self.get_response(request)
+            extra = {
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "db": getattr(request, "db_aliases", []),
+                "user_agent": request.headers.get("User-Agent", "")[:200],
+            }
+            if hasattr(request, "db_cause"):  # why the database answered 503 (db.middleware)
+                extra["cause"] = request.db_cause
             access_log.info(
-                "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "db": getattr(request, "db_aliases", []),
-                    "user_agent": request.headers.get("User-Agent", "")[:200],
-                },
+                "%s %s %s", request.method, request.path, response.status_code, extra=extra
             )
             response["X-Request-Id"] = request.request_id
             return response

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
 from . import errors, routing
-from .routing import READER, WRITER, describe_error
+from .routing import READER, WRITER
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +65,17 @@ def unavailable(request: HttpRequest, exception: BaseException) -> HttpResponse:
         # A connection still pointing at a demoted writer: drop it, so the next use
         # resolves the cluster endpoint again and reaches the new writer.
         connections[WRITER].close()
+    elif errors.connection_suspect(exception):
+        # Which alias failed is not in the error: drop both, a reconnect costs milliseconds.
+        for alias in (WRITER, READER):
+            connections[alias].close()
     else:
         for alias in (WRITER, READER):
             connections[alias].close_if_unusable_or_obsolete()
-    logger.warning("database unavailable (%s); answered 503", describe_error(exception))
+    # What to fix, for the operator: the condition or the secret's problem, never a server
+    # message (it names the client's host and user) or a value. The access line carries it too.
+    request.db_cause = errors.cause(exception)
+    logger.warning("database unavailable: %s; answered 503", request.db_cause)
     message = "The database is briefly unavailable; please retry in a few seconds."
     if request.path.startswith("/api/"):
         response = JsonResponse({"error": {"message": message}}, status=503)

@@ -2,7 +2,12 @@
 
 Reads go to the writer inside a transaction on the writer, after a write in the same request,
 within the pinning window after this client's last write (the cookie set by the middleware), inside
-``use_writer()``, and while the reader is unreachable (until its cooldown passes).
+``use_writer()``, while the reader is unreachable (until its cooldown passes), and always for the
+data that must never be stale for the user it belongs to: the session and the user it logs in. A
+reader that lags past the pin window would otherwise have no session row for a fresh login (Django
+then empties the session and deletes the cookie: logged out for good), or the user's old password
+hash after a password change (the session's hash no longer matches: logged out too). Both are one
+primary-key read per request.
 """
 
 from __future__ import annotations
@@ -14,10 +19,17 @@ from . import routing
 from .errors import CONNECT_ERRORS
 from .routing import READER, WRITER, reader_health
 
+# Models read on the writer whatever the request: the session and the user model it logs in.
+WRITER_ONLY = frozenset({"sessions.session", settings.AUTH_USER_MODEL.lower()})
+
 
 class PrimaryReplicaRouter:
     def db_for_read(self, model, **hints) -> str:
-        if routing.writer_required() or not reader_health.usable():
+        if (
+            model._meta.label_lower in WRITER_ONLY
+            or routing.writer_required()
+            or not reader_health.usable()
+        ):
             return WRITER
         reader = connections[READER]
         try:

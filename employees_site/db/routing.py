@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from django.db import connections
 
+from .errors import cause
+
 logger = logging.getLogger(__name__)
 
 WRITER = "default"
@@ -114,7 +116,7 @@ class ReaderHealth:
         if was_up:
             logger.warning(
                 "reader unreachable (%s); reads go to the writer, next try in %ss",
-                describe_error(error),
+                cause(error),
                 cooldown,
             )
 

@@ -12,7 +12,7 @@ from django.db import DatabaseError, connections
 from employees_site.db import app_user
 from tests.harness import mariadb
 from tests.harness.plugin import DB_SECRET_ID, put_json_secret
-from tests.harness.site import Gunicorn
+from tests.harness.site import HOST, Gunicorn
 
 from .conftest import manage
 
@@ -154,7 +154,7 @@ def test_rotation_is_not_due_on_a_fresh_secret(rotated_secret, secretsmanager):
 def live_site(production_env, static_files, tmp_path_factory):
     """The site under gunicorn with production settings on the test database."""
     env = {**production_env, "DJANGO_HTTPS": "false"}
-    server = Gunicorn(env, tmp_path_factory.mktemp("gunicorn-rotation") / "out.log")
+    server = Gunicorn(env, tmp_path_factory.mktemp("gunicorn-rotation") / "out.log", host=HOST)
     yield server
     server.stop()
 

@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 import uuid
 
 import pytest
@@ -104,3 +105,24 @@ def test_secrets_manager_failure_is_a_503_not_a_500(client, fresh_credentials):
         "writer": "down (CredentialsError)",
         "reader": "down (CredentialsError)",
     }
+
+
+def test_a_failed_read_is_remembered_until_its_backoff_and_reset_by_success(
+    fresh_credentials, secret_calls, secretsmanager
+):
+    """A missing secret is read once, refused from memory within the backoff (no call), read
+    again after it, and once found the backoff is gone: its next failure waits the first step."""
+    secret_id = f"test/backoff/{uuid.uuid4().hex[:8]}"
+    region = os.environ["AWS_REGION"]
+    for _ in range(3):
+        with pytest.raises(credentials.CredentialsError, match="ResourceNotFoundException"):
+            credentials.get(secret_id, region=region)
+    assert secret_calls == ["GetSecretValue"]
+    secretsmanager.create_secret(Name=secret_id, SecretString='{"username": "u", "password": "p"}')
+    try:
+        time.sleep(credentials.BACKOFF_FIRST + 0.1)
+        assert credentials.get(secret_id, region=region).username == "u"
+        assert secret_calls == ["GetSecretValue"] * 2
+        assert credentials._states[secret_id].delay == 0.0
+    finally:
+        secretsmanager.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)

@@ -6,10 +6,13 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 import pytest
 from django.core.management import call_command
 from django.db import connections
+
+from employees_site.db import locks as migrate_command
 
 from .conftest import ROOT, manage
 
@@ -54,7 +57,8 @@ def test_lock_timeout_gives_a_clear_error(mariadb_pair, empty_database):
     """While another session holds the lock, migrate with a short timeout fails clearly."""
     holder = mariadb_pair.app_connect(mariadb_pair.primary, database=empty_database)
     try:
-        holder.cursor().execute("SELECT GET_LOCK('employees_site.migrate', 0)")
+        lock = migrate_command.lock_name(empty_database)
+        holder.cursor().execute("SELECT GET_LOCK(%s, 0)", [lock])
         result = manage("migrate", "--noinput", "--lock-timeout", "1", DB_NAME=empty_database)
     finally:
         holder.close()
@@ -69,7 +73,8 @@ def test_waiting_for_the_lock_outlasts_the_connections_read_timeout(mariadb_pair
     connection = connections["default"]
     options = connection.settings_dict["OPTIONS"]
     holder = mariadb_pair.app_connect(mariadb_pair.primary, connection.settings_dict["NAME"])
-    holder.cursor().execute("SELECT GET_LOCK('employees_site.migrate', 0)")
+    lock = migrate_command.lock_name(connection.settings_dict["NAME"])
+    holder.cursor().execute("SELECT GET_LOCK(%s, 0)", [lock])
     releaser = threading.Timer(2.5, holder.close)
     connection.close()
     connection.settings_dict["OPTIONS"] = {**options, "read_timeout": 1}
@@ -84,3 +89,26 @@ def test_waiting_for_the_lock_outlasts_the_connections_read_timeout(mariadb_pair
         connection.settings_dict["OPTIONS"] = options
     assert time.monotonic() - started >= 2.4
     assert "No migrations to apply" in out.getvalue()
+
+
+def test_a_migrate_on_another_database_of_the_server_does_not_block(mariadb_pair, empty_database):
+    """The lock is per database: while a migrate of another database on the same server holds
+    its lock, this database migrates at once (a 1-second lock timeout is enough)."""
+    other = f"test_app_{uuid.uuid4().hex[:8]}"
+    assert migrate_command.lock_name(other) != migrate_command.lock_name(empty_database)
+    holder = mariadb_pair.app_connect(mariadb_pair.primary, database=empty_database)
+    try:
+        holder.cursor().execute("SELECT GET_LOCK(%s, 0)", [migrate_command.lock_name(other)])
+        result = manage("migrate", "--noinput", "--lock-timeout", "1", DB_NAME=empty_database)
+    finally:
+        holder.close()
+    assert result.returncode == 0, result.stderr
+    assert "Applying employees.0001_initial... OK" in result.stdout
+
+
+def test_lock_names_fit_the_servers_limit():
+    """A database name of MySQL's maximum length (64) still gives a lock name of at most 64
+    characters, distinct per database."""
+    long_a, long_b = "a" * 64, "a" * 63 + "b"
+    assert len(migrate_command.lock_name(long_a)) <= 64
+    assert migrate_command.lock_name(long_a) != migrate_command.lock_name(long_b)

@@ -2,6 +2,7 @@
 and surviving a writer restart or demotion. Data is committed (transaction=True) and replicated
 before it is read through the replica."""
 
+import json
 import logging
 import time
 import uuid
@@ -12,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import close_old_connections, connections, transaction
 from django.test import Client
 
+from employees_site.db import errors
 from employees_site.db.middleware import PIN_COOKIE
 from employees_site.db.routing import use_writer
 from employees_site.employees.models import Employee
@@ -260,3 +262,52 @@ def test_a_database_outage_outside_a_view_is_a_503_too(rf):
         raise ValueError("a bug")
     except ValueError:
         assert server_error(rf.get("/")).status_code == 500
+
+
+@pytest.mark.drill
+def test_replica_lag_at_login_never_logs_the_user_out(client, mariadb_pair, settings):
+    """Past the pin window, a replica that has no session row (lag) neither logs out nor loses
+    the session: sessions and the logged-in user are read on the writer."""
+    settings.DATABASE_PIN_SECONDS = 1
+    get_user_model().objects.create_superuser("lagged", "", "pw-lagged-123")
+    mariadb_pair.wait_for_replica()
+    with mariadb_pair.lag():
+        login = client.post(
+            "/admin/login/?next=/admin/", {"username": "lagged", "password": "pw-lagged-123"}
+        )
+        assert login.status_code == 302 and login["Location"] == "/admin/"
+        changed = client.post(
+            "/admin/password_change/",
+            {
+                "old_password": "pw-lagged-123",
+                "new_password1": "pw-lagged-456-new",
+                "new_password2": "pw-lagged-456-new",
+            },
+        )
+        assert changed.status_code == 302
+        time.sleep(2.1)  # the pin (whole-second timestamps) has expired; the replica still lags
+        close_old_connections()
+        page = client.get("/admin/")
+        assert page.status_code == 200, page.get("Location")
+        assert client.cookies["sessionid"].value
+    close_old_connections()
+    assert client.get("/admin/").status_code == 200  # and after the replica catches up
+
+
+@pytest.mark.parametrize("code", sorted(errors.UNAVAILABLE))
+def test_every_service_condition_is_a_503_with_retry_after(rf, code):
+    """Each MySQL code of a service condition (1040 too many connections among them) answers
+    503 with Retry-After, JSON on the API; a suspect connection is dropped, a sound one kept."""
+    from django.db import OperationalError
+
+    from employees_site.db.middleware import server_error
+
+    connections["default"].ensure_connection()
+    try:
+        raise OperationalError(code, "condition")
+    except OperationalError:
+        response = server_error(rf.get("/api/employees/"))
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "error" in json.loads(response.content)
+    dropped = connections["default"].connection is None
+    assert dropped is (code not in errors.CONTENTION)

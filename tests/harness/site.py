@@ -1,4 +1,5 @@
-"""The site as an instance serves it: production settings under gunicorn with the repo's config."""
+"""The site as deployed: gunicorn with the repo's config on a free loopback port, and a bounded
+load of concurrent requests against it."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import http.client
 import json
 import subprocess
 import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import process
 from .aws import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-HOST = "employees.example.com"
+HOST = "employees.example.com"  # DJANGO_ALLOWED_HOSTS of the served site
 KEY_SECRET_ID = "test/employees/django-secret-key"
 
 
@@ -23,17 +28,27 @@ def manage(env, *args):
     )
 
 
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    seconds: float
+
+
 class Gunicorn:
     """The site under gunicorn with the repo's config, on a free loopback port."""
 
-    def __init__(self, env, log: Path):
+    def __init__(self, env, log: Path, *, host: str, threads: int = 2):
         self.port = free_port()
         self.log = log
+        self.host = host
         with open(log, "wb") as out:
             self.process = process.start(
                 [
                     *(sys.executable, "-m", "gunicorn", "-c", "employees_site/gunicorn.conf.py"),
-                    *("--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "2"),
+                    *("--bind", f"127.0.0.1:{self.port}", "--workers", "1"),
+                    *("--threads", str(threads)),
                 ],
                 ready=self._healthy,
                 name="gunicorn",
@@ -51,12 +66,20 @@ class Gunicorn:
         except OSError:
             return False
 
-    def get(self, path, headers=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+    def get(self, path, headers=None, timeout: float = 10):
+        reply = self.request(path, headers, timeout)
+        return reply.status, reply.headers, reply.body
+
+    def request(self, path, headers=None, timeout: float = 10) -> Reply:
+        started = time.monotonic()
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            connection.request("GET", path, headers={"Host": HOST, **(headers or {})})
+            connection.request("GET", path, headers={"Host": self.host, **(headers or {})})
             response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
+            body = response.read()
+            return Reply(
+                response.status, dict(response.getheaders()), body, time.monotonic() - started
+            )
         finally:
             connection.close()
 
@@ -67,3 +90,25 @@ class Gunicorn:
 
     def stop(self):
         process.stop(self.process)
+
+
+@dataclass
+class Load:
+    """What a bounded load got back: every reply, and the statuses counted."""
+
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def statuses(self) -> Counter:
+        return Counter(reply.status for reply in self.replies)
+
+    def server_errors(self, *, besides: int = 503) -> int:
+        """5xx answers other than ``besides`` (the clean 503 of a database condition)."""
+        return sum(1 for r in self.replies if r.status >= 500 and r.status != besides)
+
+
+def load(site: Gunicorn, paths: list[str], *, requests: int, concurrency: int = 8) -> Load:
+    """``requests`` GETs cycling through ``paths`` from a pool of ``concurrency`` threads."""
+    with ThreadPoolExecutor(concurrency) as pool:
+        replies = pool.map(lambda i: site.request(paths[i % len(paths)]), range(requests))
+        return Load(list(replies))

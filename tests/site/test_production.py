@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.site import HOST, Gunicorn
-from tests.harness.site import manage as _manage
+from tests.harness import site
 
 ROOT = Path(__file__).resolve().parents[2]
+HOST = site.HOST
+_manage = site.manage
 
 # The served site uses the test database, which pytest-django creates only for marked tests.
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "reader"])
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read
 
 @pytest.fixture(scope="module")
 def https_site(production_env, static_files, tmp_path_factory):
-    server = Gunicorn(production_env, tmp_path_factory.mktemp("gunicorn") / "out.log")
+    server = site.Gunicorn(
+        production_env, tmp_path_factory.mktemp("gunicorn") / "out.log", host=HOST
+    )
     yield server
     server.stop()
 
@@ -27,7 +30,7 @@ def https_site(production_env, static_files, tmp_path_factory):
 def untrusted_proxy_site(production_env, static_files, tmp_path_factory):
     """gunicorn trusting forwarded headers from the VPC only; the tests connect from 127.0.0.1."""
     env = {**production_env, "FORWARDED_ALLOW_IPS": "10.0.0.0/16"}
-    server = Gunicorn(env, tmp_path_factory.mktemp("gunicorn-vpc") / "out.log")
+    server = site.Gunicorn(env, tmp_path_factory.mktemp("gunicorn-vpc") / "out.log", host=HOST)
     yield server
     server.stop()
 
@@ -35,7 +38,7 @@ def untrusted_proxy_site(production_env, static_files, tmp_path_factory):
 @pytest.fixture(scope="module")
 def http_site(production_env, static_files, tmp_path_factory):
     env = {**production_env, "DJANGO_HTTPS": "false"}
-    server = Gunicorn(env, tmp_path_factory.mktemp("gunicorn-http") / "out.log")
+    server = site.Gunicorn(env, tmp_path_factory.mktemp("gunicorn-http") / "out.log", host=HOST)
     yield server
     server.stop()
 

@@ -3,8 +3,9 @@
 Set ``SECRET_ID`` (and optionally ``SECRET_REGION``) in the alias's settings; USER and PASSWORD
 are then ignored. ``MIGRATE_SECRET_ID`` is the master's secret, used inside
 ``identity.as_master``. On error 1045 (access denied) at connect, the secret is read afresh and
-the connect retried once; if AWSCURRENT is still refused, AWSPENDING is tried once, which covers the
-moment of a rotation between the password change and the stage move.
+the connect retried once; if AWSCURRENT is still refused, AWSPENDING is tried once, which covers
+the moment of a rotation between the password change and the stage move. If both are refused,
+the secret is not read again before a backoff (``credentials.refused``).
 """
 
 from __future__ import annotations
@@ -88,10 +89,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 continue
             credentials.remember(secret_id, candidate)
             return connection
+        # Neither value works: the secret is not read again before the backoff (a password
+        # changed ahead of its secret, an expired credential), so a storm of refused connects
+        # does not become a storm of GetSecretValue calls.
+        message = (
+            f"the database refused the credentials of secret {secret_id!r} (error "
+            f"{ACCESS_DENIED}, also after reading it again)"
+        )
+        credentials.refused(secret_id, message)
         raise Database.OperationalError(
-            ACCESS_DENIED,
-            f"database alias '{self.alias}' refused the credentials of secret {secret_id!r} "
-            f"(also after reading it again): {refused_error.args[1]}",
+            ACCESS_DENIED, f"database alias '{self.alias}': {message}: {refused_error.args[1]}"
         ) from None
 
     @staticmethod
