@@ -495,6 +495,10 @@ def _add_instances(template: Template, params: DatabaseParams) -> None:
                 # Promoted before auto-scaled readers, which Aurora puts in tier 15.
                 PromotionTier=1,
                 Condition=reader_condition(index),
+                # Created after the writer, or whichever instance is ready first becomes the
+                # cluster's writer; an update (a new instance class) also reaches the writer
+                # first, then each reader: a failover per instance.
+                DependsOn="WriterInstance",
             )
         )
 

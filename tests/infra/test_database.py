@@ -278,6 +278,15 @@ def test_every_instance_belongs_to_the_cluster(database):
     assert database["Resources"]["WriterInstance"]["Properties"]["PromotionTier"] == 0
 
 
+def test_readers_wait_for_the_writer(database):
+    """Every reader DependsOn WriterInstance: created in parallel, whichever instance is ready
+    first would become the writer, and an instance-class change reaches the writer first."""
+    for name, instance in resources(database, INSTANCE).items():
+        if name != "WriterInstance":
+            depends = instance.get("DependsOn", [])
+            assert "WriterInstance" in ([depends] if isinstance(depends, str) else depends), name
+
+
 def test_conditions_refer_only_to_declared_parameters(database):
     """Every Ref in the conditions names a parameter (the reader mapping covers 0..15)."""
     assert refs(database["Conditions"]) <= set(database["Parameters"])
