@@ -187,10 +187,13 @@ def _add_parameters(template: Template) -> None:
         template,
         "LoadBalancerDeletionProtection",
         label="Load balancer deletion protection",
-        description="true: the load balancer cannot be deleted until this is set to false.",
+        description=(
+            "true: the load balancer cannot be deleted until this is set to false. Off by "
+            "default: it holds no data, and a rollback of a failed create must delete it."
+        ),
         constraint_description="must be true or false",
         Type="String",
-        Default="true",
+        Default="false",
         AllowedValues=["true", "false"],
     )
     add_parameter(

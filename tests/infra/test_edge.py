@@ -98,6 +98,13 @@ def test_deletion_protection_is_a_parameter(edge):
     ]
 
 
+def test_load_balancer_deletion_protection_defaults_to_off(edge, root_template):
+    """The load balancer holds no data: protected by default, a failed first create could not
+    delete it in its rollback and would end in ROLLBACK_FAILED."""
+    for template in (edge, root_template):
+        assert template["Parameters"]["LoadBalancerDeletionProtection"]["Default"] == "false"
+
+
 def test_access_logs_go_to_a_private_sse_s3_bucket_with_a_lifecycle(edge):
     """Access logs go to a bucket with SSE-S3, every public access block, and an expiry rule."""
     values = attributes(load_balancer(edge), "LoadBalancerAttributes")
