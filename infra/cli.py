@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import build as builder
-from . import docs, lint, root
+from . import docs, lint, root, update_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "templates_out"
@@ -73,7 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     document.add_argument("--out", type=Path, default=DEFAULT_OUT, help="templates directory")
     document.add_argument("--docs", type=Path, default=DEFAULT_DOCS, help="documents directory")
 
-    check = commands.add_parser("lint", help="run cfn-lint and checkov on the built templates")
+    check = commands.add_parser(
+        "lint",
+        help="run cfn-lint, checkov and the update-path check on the built templates",
+    )
     check.add_argument("--out", type=Path, default=DEFAULT_OUT, help="templates directory")
     return parser
 
@@ -237,6 +240,8 @@ def _lint(options: argparse.Namespace) -> int:
     root_path = out / f"root{builder.SUFFIX}"
     if root_path.is_file():
         findings += lint.nested_parameters(Path(_display(root_path)))
+    schemas = update_path.Schemas()
+    findings += [finding for path in paths for finding in update_path.check_file(path, schemas)]
     report = lint.checkov(paths, executable)
     findings += report.findings
     for finding in findings:

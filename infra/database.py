@@ -6,8 +6,9 @@ master secret (``ManageMasterUserPassword``): no rotation Lambda and no transfor
 change sets cannot take. The master only migrates; the site connects as the application user,
 whose secret the stack generates (``DbSecretArn``) and whose grants migrate maintains. Readers
 are the template's (a parameter, 0 to 15) plus, when enabled, those Application Auto Scaling
-adds on reader CPU. The latter live outside the stack: RDS creates
-them, so deleting the stack has to remove them first (the deploy tool's ``down`` does).
+adds on reader CPU. The latter live outside the stack: RDS creates them, so the reader clean-up
+custom resource (``database_cleanup``) removes them on a stack delete and when auto scaling is
+switched off.
 """
 
 from __future__ import annotations
@@ -61,10 +62,12 @@ from .common import (
     account_uses_key_via,
     add_parameter,
     key_admin_statement,
+    logs_key_statement,
     new_template,
     rotating_key,
     set_parameter_groups,
 )
+from .database_cleanup import add_reader_cleanup
 from .security import DB_PORT
 
 # Output names: the root wires these into the app and monitoring stacks and its own outputs.
@@ -382,6 +385,7 @@ def _key_policy() -> PolicyDocument:
         Version="2012-10-17",
         Statement=[
             key_admin_statement(),
+            logs_key_statement(),
             # On behalf of RDS (storage, Performance Insights) and Secrets Manager (the master
             # secret and the application user's) only.
             account_uses_key_via("AccountUsesKeyThroughRds", ("rds",), _KEY_ACTIONS),
@@ -551,6 +555,10 @@ def _add_instances(template: Template, params: DatabaseParams) -> None:
                 # Promoted before auto-scaled readers, which Aurora puts in tier 15.
                 PromotionTier=1,
                 Condition=reader_condition(index),
+                # Created after the writer, or whichever instance is ready first becomes the
+                # cluster's writer; an update (a new instance class) also reaches the writer
+                # first, then each reader: a failover per instance.
+                DependsOn="WriterInstance",
             )
         )
 
@@ -635,5 +643,8 @@ def build(params: DatabaseParams) -> Template:
     _add_app_user_secret(template)
     _add_instances(template, params)
     _add_auto_scaling(template)
+    add_reader_cleanup(
+        template, key_arn=GetAtt("DbKey", "Arn"), cluster="DbCluster", switch="DbReaderAutoScaling"
+    )
     _add_outputs(template, params)
     return template

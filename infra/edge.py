@@ -59,6 +59,9 @@ HTTPS_ENABLED = "HttpsEnabled"
 TARGET_GROUP_ARN = "TargetGroupArn"
 LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"
 TARGET_GROUP_FULL_NAME = "TargetGroupFullName"
+# The port-80 listener keeps the logical ID it had with a certificate, so that updating a stack
+# made by an earlier version (with a certificate) changes it in place instead of adding another.
+HTTP_LISTENER = "HttpRedirectListener"
 
 HEALTH_CHECK_PATH = "/healthz"
 ADMIN_LOGIN_PATH = "/admin/login/"
@@ -67,7 +70,6 @@ ADMIN_LOGIN_PATH = "/admin/login/"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Condition names.
 HAS_CERTIFICATE = "HasCertificate"
-NO_CERTIFICATE = "NoCertificate"
 HAS_DOMAIN = "HasDomain"
 HAS_DNS_RECORD = "HasDnsRecord"
 WAF_ENABLED = "WafEnabled"
@@ -185,10 +187,13 @@ def _add_parameters(template: Template) -> None:
         template,
         "LoadBalancerDeletionProtection",
         label="Load balancer deletion protection",
-        description="true: the load balancer cannot be deleted until this is set to false.",
+        description=(
+            "true: the load balancer cannot be deleted until this is set to false. Off by "
+            "default: it holds no data, and a rollback of a failed create must delete it."
+        ),
         constraint_description="must be true or false",
         Type="String",
-        Default="true",
+        Default="false",
         AllowedValues=["true", "false"],
     )
     add_parameter(
@@ -251,7 +256,6 @@ def _any_of(conditions: list) -> object:
 
 def _add_conditions(template: Template) -> None:
     template.add_condition(HAS_CERTIFICATE, Not(Equals(Ref("CertificateArn"), "")))
-    template.add_condition(NO_CERTIFICATE, Equals(Ref("CertificateArn"), ""))
     template.add_condition(HAS_DOMAIN, Not(Equals(Ref("DomainName"), "")))
     template.add_condition(
         HAS_DNS_RECORD, And(ConditionRef(HAS_DOMAIN), Not(Equals(Ref("HostedZoneId"), "")))
@@ -364,6 +368,12 @@ def _add_access_logs(template: Template) -> None:
     )
 
 
+_REDIRECT_TO_HTTPS = {
+    "Type": "redirect",
+    "RedirectConfig": {"Protocol": "HTTPS", "Port": str(HTTPS_PORT), "StatusCode": "HTTP_301"},
+}
+
+
 def _add_load_balancer(template: Template, params: EdgeParams) -> None:
     template.add_resource(
         from_properties(
@@ -438,44 +448,25 @@ def _add_load_balancer(template: Template, params: EdgeParams) -> None:
             Condition=HAS_CERTIFICATE,
         )
     )
+    # One port-80 listener whose actions follow the certificate: two listeners swapped by
+    # complementary Conditions would make an update that sets or clears CertificateArn create
+    # the new one before deleting the old, and Elastic Load Balancing refuses a second listener
+    # on a port (DuplicateListener), so the update rolls back.
     template.add_resource(
         from_properties(
             Listener,
-            "HttpRedirectListener",
+            HTTP_LISTENER,
             {
                 "LoadBalancerArn": Ref("LoadBalancer"),
                 "Protocol": "HTTP",
                 "Port": HTTP_PORT,
-                "DefaultActions": [
-                    {
-                        "Type": "redirect",
-                        "RedirectConfig": {
-                            "Protocol": "HTTPS",
-                            "Port": str(HTTPS_PORT),
-                            "StatusCode": "HTTP_301",
-                        },
-                    }
-                ],
+                "DefaultActions": If(HAS_CERTIFICATE, [_REDIRECT_TO_HTTPS], forward),
             },
-            Condition=HAS_CERTIFICATE,
-        )
-    )
-    template.add_resource(
-        from_properties(
-            Listener,
-            "HttpForwardListener",
-            {
-                "LoadBalancerArn": Ref("LoadBalancer"),
-                "Protocol": "HTTP",
-                "Port": HTTP_PORT,
-                "DefaultActions": forward,
-            },
-            Condition=NO_CERTIFICATE,
             Metadata=checkov_skip(
                 "CKV_AWS_2",
-                "Exists only without CertificateArn (try-out); with one, HTTP only redirects",
+                "Forwards plain HTTP only without CertificateArn (try-out); with one it redirects",
                 "CKV_AWS_103",
-                "Exists only without CertificateArn (try-out); HTTPS listener uses TLS 1.3",
+                "Plain HTTP only without CertificateArn (try-out); HTTPS listener uses TLS 1.3",
             ),
         )
     )

@@ -362,17 +362,19 @@ def _flow_log_key_policy() -> PolicyDocument:
 
 
 def _add_flow_logs(template: Template) -> None:
-    # Flow logs are diagnostics with their own retention period: they go with the stack.
-    policies = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
-    template.add_resource(
-        rotating_key(
-            "FlowLogKey",
-            "VPC flow logs of ${AWS::StackName}",
-            _flow_log_key_policy(),
-            retain=False,
-            Condition=FLOW_LOGS,
-        )
+    # Switching FlowLogs off (or deleting the stack) must not delete logs that may be needed:
+    # the group and the key that decrypts it stay and the logs expire by their retention. A
+    # failed first create leaves nothing behind (RetainExceptOnCreate).
+    policies = {"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"}
+    key = rotating_key(
+        "FlowLogKey",
+        "VPC flow logs of ${AWS::StackName}",
+        _flow_log_key_policy(),
+        retain=True,
+        Condition=FLOW_LOGS,
     )
+    key.DeletionPolicy = policies["DeletionPolicy"]
+    template.add_resource(key)
     template.add_resource(
         LogGroup(
             "FlowLogGroup",

@@ -76,10 +76,6 @@ class Child:
     name: str
     template: Template
     wiring: Mapping[str, Wire] = field(default_factory=dict)
-    # Rules checked by the child only, not copied to the root: for rules whose size would push
-    # root.yaml past the 51,200-byte TemplateBody quota (membership tables that stand in for
-    # "<=", which Rules lack). They still run before the child creates anything.
-    local_rules: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.name.isalnum() or not self.name.islower():
@@ -168,7 +164,6 @@ def children(params: RootParams) -> list[Child]:
         Child(
             "app",
             app.build(params.app),
-            local_rules=frozenset({app.SIZE_RULE}),
             wiring={
                 "PrivateSubnetIds": Wire("network", network.PRIVATE_SUBNET_IDS),
                 "AppSecurityGroupId": Wire("security", security.APP_SECURITY_GROUP_ID),
@@ -257,8 +252,6 @@ def _check_wiring(kids: Sequence[Child], outputs: Sequence[RootOutput]) -> None:
     for child in kids:
         if child.name in seen or child.name == "root":
             raise ValueError(f"child stack name {child.name!r} is used twice or reserved")
-        for rule in sorted(child.local_rules - set(child.template.rules)):
-            raise ValueError(f"{child.name} keeps rule {rule} local, but declares no such rule")
         for parameter, wire in sorted(child.wiring.items()):
             where = f"{child.name} parameter {parameter}"
             if parameter not in child.template.parameters:
@@ -336,11 +329,11 @@ def _refs(node: object) -> Iterator[str]:
 
 def _hoist_rules(template: Template, kids: Sequence[Child]) -> None:
     """Copy the children's Rules to the root, where CloudFormation checks them before creating
-    anything (a nested stack checks its Rules only when its turn comes, mid-deployment)."""
+    anything (a nested stack checks its Rules only when its turn comes, mid-deployment, after
+    the stacks before it exist). Every child's Rule is copied: root.yaml is always read from S3
+    (TemplateURL), where its quota is 1 MB, not the 51,200 bytes of an inline TemplateBody."""
     for child in kids:
         for name, declared in sorted(child.template.rules.items()):
-            if name in child.local_rules:
-                continue
             rule = encode_to_dict(declared)
             for ref in _refs(rule):
                 if ref not in template.parameters and not ref.startswith("AWS::"):

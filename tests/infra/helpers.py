@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from infra import resolve
+
 
 def resources(template: dict, kind: str) -> dict[str, dict]:
     """Resources of one type, by logical ID."""
@@ -65,61 +67,12 @@ def refs(node: object) -> set[str]:
 
 def conditions(template: dict, parameters: dict[str, str]) -> dict[str, bool]:
     """Truth of every Condition for the given parameter values (defaults fill the rest)."""
-    # A Region opened after the ELB log-delivery accounts list (any name works that is not in it).
-    values = {"AWS::Region": "xx-test-1"} | {
-        name: str(parameter.get("Default"))
-        for name, parameter in template.get("Parameters", {}).items()
-    }
-    values.update(parameters)
-    declared = template.get("Conditions", {})
-
-    def truth(node: object) -> object:
-        if isinstance(node, dict):
-            ((function, argument),) = node.items()
-            if function == "Ref":
-                return values[argument]
-            if function == "Fn::FindInMap":
-                table, first, second = (truth(item) for item in argument)
-                return template["Mappings"][table][first][second]
-            if function == "Condition":
-                return truth(declared[argument])
-            if function == "Fn::Equals":
-                return truth(argument[0]) == truth(argument[1])
-            if function == "Fn::And":
-                return all(truth(item) for item in argument)
-            if function == "Fn::Or":
-                return any(truth(item) for item in argument)
-            if function == "Fn::Not":
-                return not truth(argument[0])
-            raise AssertionError(f"cannot evaluate {function} in a condition")
-        return node
-
-    return {name: bool(truth(body)) for name, body in declared.items()}
+    return resolve.conditions(template, parameters)
 
 
 def present(template: dict, truth: dict[str, bool]) -> dict[str, dict]:
     """Resources that exist under the given condition values, with Fn::If resolved."""
-    return {
-        name: resolve(resource, truth)
-        for name, resource in template["Resources"].items()
-        if truth.get(resource.get("Condition"), True)
-    }
-
-
-def resolve(node: object, truth: dict[str, bool]) -> object:
-    """A node with every Fn::If resolved and AWS::NoValue dropped."""
-    if isinstance(node, dict):
-        if set(node) == {"Fn::If"}:
-            condition, when_true, when_false = node["Fn::If"]
-            return resolve(when_true if truth[condition] else when_false, truth)
-        resolved = {key: resolve(value, truth) for key, value in node.items()}
-        return {key: value for key, value in resolved.items() if value != _NO_VALUE}
-    if isinstance(node, list):
-        return [item for item in (resolve(value, truth) for value in node) if item != _NO_VALUE]
-    return node
-
-
-_NO_VALUE = {"Ref": "AWS::NoValue"}
+    return resolve.present(template, truth)
 
 
 def security_group_rules(template: dict, group: str, direction: str) -> list[dict]:
@@ -138,22 +91,4 @@ def security_group_rules(template: dict, group: str, direction: str) -> list[dic
 
 def evaluate_rule(node: object, values: dict[str, str]) -> object:
     """Value of a Rules expression (Fn::And/Or/Not/Equals/Contains, Ref) for parameter values."""
-    if isinstance(node, dict):
-        ((function, argument),) = node.items()
-        if function == "Ref":
-            return values[argument]
-        arguments = [evaluate_rule(item, values) for item in argument]
-        if function == "Fn::Equals":
-            return arguments[0] == arguments[1]
-        if function == "Fn::Contains":
-            return arguments[1] in arguments[0]
-        if function == "Fn::And":
-            return all(arguments)
-        if function == "Fn::Or":
-            return any(arguments)
-        if function == "Fn::Not":
-            return not arguments[0]
-        raise AssertionError(f"cannot evaluate {function}")
-    if isinstance(node, list):
-        return [evaluate_rule(item, values) for item in node]
-    return node
+    return resolve.evaluate(node, values, {})

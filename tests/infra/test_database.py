@@ -113,9 +113,11 @@ def test_storage_is_encrypted_with_the_stacks_retained_key(database):
 
 
 def test_key_is_used_only_through_rds_and_secrets_manager(database):
-    """Outside administration, the key policy allows use only via RDS, or via Secrets Manager."""
+    """Outside administration and CloudWatch Logs (the reader clean-up's log group), the key
+    policy allows use only via RDS, or via Secrets Manager."""
     statements = database["Resources"]["DbKey"]["Properties"]["KeyPolicy"]["Statement"]
-    uses = [s for s in statements if "kms:Decrypt" in s["Action"]]
+    logs = [s for s in statements if s.get("Sid") == "CloudWatchLogsUsesKey"]
+    uses = [s for s in statements if "kms:Decrypt" in s["Action"] and s not in logs]
     services = []
     for use in uses:
         assert use["Condition"]["StringEquals"]["kms:CallerAccount"] == {"Ref": "AWS::AccountId"}
@@ -124,7 +126,7 @@ def test_key_is_used_only_through_rds_and_secrets_manager(database):
         {"Fn::Sub": "rds.${AWS::Region}.${AWS::URLSuffix}"},
         {"Fn::Sub": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"},
     ]
-    (admin,) = [s for s in statements if s not in uses]
+    (admin,) = [s for s in statements if s not in uses and s not in logs]
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(admin["Action"])
 
 
@@ -156,14 +158,15 @@ def test_cluster_is_snapshotted_on_delete_and_replacement(database):
 
 
 def test_master_password_is_managed_by_rds_with_the_stacks_key(database):
-    """RDS manages the master secret, encrypted with the stack's key; no password, no Lambda."""
+    """RDS manages the master secret, encrypted with the stack's key; no password, no rotation
+    Lambda."""
     properties = cluster(database)
     assert properties["ManageMasterUserPassword"] is True
     assert properties["MasterUserSecret"] == {"KmsKeyId": KEY_ARN}
     assert "MasterUserPassword" not in properties
     assert "Transform" not in database
     kinds = {resource["Type"] for resource in database["Resources"].values()}
-    assert not kinds & {"AWS::Lambda::Function", "AWS::SecretsManager::RotationSchedule"}
+    assert "AWS::SecretsManager::RotationSchedule" not in kinds
     assert database["Outputs"][database_module.DB_MASTER_SECRET_ARN]["Value"] == {
         "Fn::GetAtt": ["DbCluster", "MasterUserSecret.SecretArn"]
     }
@@ -278,6 +281,15 @@ def test_every_instance_belongs_to_the_cluster(database):
     for name, instance in resources(database, INSTANCE).items():
         assert instance["Properties"]["DBClusterIdentifier"] == {"Ref": "DbCluster"}, name
     assert database["Resources"]["WriterInstance"]["Properties"]["PromotionTier"] == 0
+
+
+def test_readers_wait_for_the_writer(database):
+    """Every reader DependsOn WriterInstance: created in parallel, whichever instance is ready
+    first would become the writer, and an instance-class change reaches the writer first."""
+    for name, instance in resources(database, INSTANCE).items():
+        if name != "WriterInstance":
+            depends = instance.get("DependsOn", [])
+            assert "WriterInstance" in ([depends] if isinstance(depends, str) else depends), name
 
 
 def test_conditions_refer_only_to_declared_parameters(database):

@@ -10,6 +10,7 @@ from .helpers import conditions, evaluate_rule, present, resources
 
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 CERT = "arn:aws:acm:xx-test-1:123456789012:certificate/0000"
+HTTP_LISTENER = edge_module.HTTP_LISTENER
 
 
 def existing(edge: dict, scenario: dict[str, str]) -> dict[str, dict]:
@@ -46,27 +47,38 @@ def test_load_balancer_is_internet_facing_across_the_public_subnets(edge):
 def test_with_a_certificate_https_uses_tls_13_and_http_only_redirects(edge):
     """With CertificateArn: HTTPS on 443 with a TLS 1.3 policy, and port 80 only redirects."""
     now = listeners(edge, {"CertificateArn": CERT})
-    assert set(now) == {"HttpsListener", "HttpRedirectListener"}
+    assert set(now) == {"HttpsListener", HTTP_LISTENER}
     https = now["HttpsListener"]
     assert (https["Protocol"], https["Port"]) == ("HTTPS", 443)
     assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
     assert https["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
-    (action,) = now["HttpRedirectListener"]["DefaultActions"]
+    (action,) = now[HTTP_LISTENER]["DefaultActions"]
     assert action["Type"] == "redirect"
     assert action["RedirectConfig"]["Protocol"] == "HTTPS"
     assert action["RedirectConfig"]["StatusCode"] == "HTTP_301"
 
 
-def test_forwarding_http_listener_exists_only_without_a_certificate(edge):
+def test_without_a_certificate_port_80_forwards_and_its_checkov_skips_say_why(edge):
     """Without CertificateArn the only listener forwards plain HTTP; its checkov skips say why."""
     now = listeners(edge, {"CertificateArn": ""})
-    assert set(now) == {"HttpForwardListener"}
-    (action,) = now["HttpForwardListener"]["DefaultActions"]
+    assert set(now) == {HTTP_LISTENER}
+    (action,) = now[HTTP_LISTENER]["DefaultActions"]
     assert action == {"Type": "forward", "TargetGroupArn": {"Ref": "TargetGroup"}}
-    assert "HttpForwardListener" not in listeners(edge, {"CertificateArn": CERT})
-    skips = edge["Resources"]["HttpForwardListener"]["Metadata"]["checkov"]["skip"]
+    skips = edge["Resources"][HTTP_LISTENER]["Metadata"]["checkov"]["skip"]
     assert {skip["id"] for skip in skips} == {"CKV_AWS_2", "CKV_AWS_103"}
     assert all(skip["comment"] for skip in skips)
+
+
+def test_adding_a_certificate_later_keeps_the_one_port_80_listener(edge):
+    """Setting or clearing CertificateArn on a running stack changes the port-80 listener's
+    actions in place: one resource in both states, so CloudFormation never creates a second
+    listener on port 80, which Elastic Load Balancing refuses (UPDATE_ROLLBACK)."""
+    port_80 = [
+        {name for name, p in listeners(edge, {"CertificateArn": cert}).items() if p["Port"] == 80}
+        for cert in ("", CERT)
+    ]
+    assert port_80 == [{HTTP_LISTENER}, {HTTP_LISTENER}]
+    assert "Condition" not in edge["Resources"][HTTP_LISTENER]
 
 
 def test_invalid_headers_dropped_and_desync_mitigation_defensive(edge):
@@ -84,6 +96,13 @@ def test_deletion_protection_is_a_parameter(edge):
         "true",
         "false",
     ]
+
+
+def test_load_balancer_deletion_protection_defaults_to_off(edge, root_template):
+    """The load balancer holds no data: protected by default, a failed first create could not
+    delete it in its rollback and would end in ROLLBACK_FAILED."""
+    for template in (edge, root_template):
+        assert template["Parameters"]["LoadBalancerDeletionProtection"]["Default"] == "false"
 
 
 def test_access_logs_go_to_a_private_sse_s3_bucket_with_a_lifecycle(edge):

@@ -195,6 +195,14 @@ def test_flow_logs_go_to_an_encrypted_log_group_with_retention(network):
     assert retention["Default"] >= 365
 
 
+def test_switching_flow_logs_off_keeps_the_logs_and_their_key(network):
+    """FlowLogs Enabled -> Disabled removes the log group and its key from the stack; they are
+    retained (except when their own create fails), so the logs stay readable until they expire."""
+    for name in ("FlowLogGroup", "FlowLogKey"):
+        assert network["Resources"][name]["DeletionPolicy"] == "RetainExceptOnCreate", name
+        assert network["Resources"][name]["UpdateReplacePolicy"] == "Retain", name
+
+
 def test_flow_log_role_is_least_privilege(network):
     """Only the flow logs service of this account assumes the role; it writes to one group."""
     ((_, role),) = resources(network, "AWS::IAM::Role").items()

