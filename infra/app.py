@@ -52,6 +52,7 @@ from .common import (
     account_uses_key_via,
     add_parameter,
     from_properties,
+    guard_suppress,
     key_admin_statement,
     logs_key_statement,
     new_template,
@@ -560,6 +561,10 @@ def _add_launch_template(template: Template, params: AppParams) -> None:
                     ],
                 }
             },
+            Metadata=guard_suppress(
+                "ec2_launch_template_nitro_instance_type_check",
+                "InstanceType is a parameter whose allowed values are all Nitro types",
+            ),
         )
     )
 
@@ -569,6 +574,13 @@ def _add_group(template: Template, params: AppParams) -> None:
     group = AutoScalingGroup(
         "AutoScalingGroup",
         VPCZoneIdentifier=Ref("PrivateSubnetIds"),
+        Metadata=guard_suppress(
+            "autoscaling_multiple_az_check",
+            "VPCZoneIdentifier is a parameter: the root passes the private subnets of 2 or 3 AZs",
+            "autoscaling_mixed_instances_policy_multiple_instance_types_check",
+            "One instance type (the InstanceType parameter), sized for the site; the group "
+            "spreads over 2 or 3 AZs for availability",
+        ),
         LaunchTemplate=LaunchTemplateSpecification(
             LaunchTemplateId=Ref("LaunchTemplate"),
             Version=GetAtt("LaunchTemplate", "LatestVersionNumber"),

@@ -172,10 +172,24 @@ def logs_key_statement() -> Statement:
 
 def checkov_skip(*checks: str) -> dict:
     """Resource Metadata that skips checkov checks: pairs of (check id, one-line reason)."""
-    if len(checks) % 2 or not all(checks):
-        raise ValueError(f"checkov_skip takes (check id, reason) pairs, got {checks!r}")
-    pairs = zip(checks[::2], checks[1::2], strict=True)
+    pairs = _reasoned("checkov_skip", "check id", checks)
     return {"checkov": {"skip": [{"id": check, "comment": reason} for check, reason in pairs]}}
+
+
+def guard_suppress(*rules: str) -> dict:
+    """Resource Metadata that suppresses cfn-guard rules: pairs of (rule name, one-line reason).
+
+    ``SuppressedRules`` is the list of rule names that Guard rule sets conventionally read;
+    ``Reasons`` says why for each, since that list has no room for it.
+    """
+    pairs = _reasoned("guard_suppress", "rule name", rules)
+    return {"guard": {"SuppressedRules": [rule for rule, _ in pairs], "Reasons": dict(pairs)}}
+
+
+def _reasoned(caller: str, what: str, items: Sequence[str]) -> list[tuple[str, str]]:
+    if len(items) % 2 or not all(items):
+        raise ValueError(f"{caller} takes ({what}, reason) pairs, got {tuple(items)!r}")
+    return list(zip(items[::2], items[1::2], strict=True))
 
 
 def from_properties(kind: type, title: str, properties: dict, **attributes: object) -> object:

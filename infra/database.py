@@ -48,6 +48,7 @@ from troposphere.rds import (
 from .common import (
     account_uses_key_via,
     add_parameter,
+    guard_suppress,
     key_admin_statement,
     new_template,
     rotating_key,
@@ -446,6 +447,13 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
             CopyTagsToSnapshot=True,
             EnableCloudwatchLogsExports=["error", "slowquery"],
             Tags=Tags(Name=Sub("${AWS::StackName}-db")),
+            Metadata=guard_suppress(
+                "rds_cluster_deletion_protection_enabled_check",
+                "DeletionProtection is the DbDeletionProtection parameter, which Guard cannot read",
+                "aurora_cluster_backtracking_enabled_check",
+                "Point-in-time restore from the backups recovers data; backtrack would rewind the "
+                "whole cluster in place and bill every change record it keeps",
+            ),
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",
         )
@@ -470,6 +478,10 @@ def _instance(name: str, index: int, params: DatabaseParams, **extra: object) ->
         # 3.10 is an LTS release: AWS advises against automatic minor upgrades, which would
         # move it off the LTS (3.10.0 release notes). LTS patches are applied deliberately.
         AutoMinorVersionUpgrade=False,
+        Metadata=guard_suppress(
+            "rds_instance_automatic_minor_version_upgrade_enabled_check",
+            "An LTS release: automatic minor upgrades would move it off the LTS",
+        ),
         EnablePerformanceInsights=True,
         PerformanceInsightsKMSKeyId=GetAtt("DbKey", "Arn"),
         PerformanceInsightsRetentionPeriod=params.performance_insights_days,

@@ -48,7 +48,14 @@ from troposphere.wafv2 import (
     WebACLRule,
 )
 
-from .common import add_parameter, checkov_skip, from_properties, new_template, set_parameter_groups
+from .common import (
+    add_parameter,
+    checkov_skip,
+    from_properties,
+    guard_suppress,
+    new_template,
+    set_parameter_groups,
+)
 from .security import APP_PORT, HTTP_PORT, HTTPS_PORT
 
 # Output names: the root wires these into the app and monitoring stacks and its own outputs.
@@ -326,6 +333,16 @@ def _add_access_logs(template: Template) -> None:
             Metadata=checkov_skip(
                 "CKV_AWS_18",
                 "This is the access log bucket; logging it to itself would loop",
+            )
+            | guard_suppress(
+                "s3_bucket_logging_enabled_check",
+                "This is the access log bucket; logging it to itself would loop",
+                "s3_bucket_default_encryption_kms_check",
+                "ALB access logs support only SSE-S3, not SSE-KMS",
+                "s3_event_notifications_enabled_check",
+                "Nothing consumes events of this bucket: logs are read on demand",
+                "s3_bucket_object_lock_enabled_check",
+                "Logs must expire by the lifecycle rule; the bucket is versioned and retained",
             ),
             # Logs are evidence: they outlive the stack and expire by the lifecycle rule.
             DeletionPolicy="Retain",
@@ -390,6 +407,11 @@ def _add_load_balancer(template: Template, params: EdgeParams) -> None:
                 "Tags": Tags(Name=Sub("${AWS::StackName}-alb")),
             },
             DependsOn="AccessLogBucketPolicy",
+            Metadata=guard_suppress(
+                "elbv2_deletion_protection_enabled_check",
+                "Deletion protection is the LoadBalancerDeletionProtection parameter, which "
+                "Guard cannot read",
+            ),
         )
     )
     template.add_resource(
@@ -436,6 +458,10 @@ def _add_load_balancer(template: Template, params: EdgeParams) -> None:
                 "DefaultActions": forward,
             },
             Condition=HAS_CERTIFICATE,
+            Metadata=guard_suppress(
+                "elbv2_acm_certificate_required_check",
+                "The certificate is the CertificateArn parameter, an ACM ARN by its AllowedPattern",
+            ),
         )
     )
     template.add_resource(
@@ -476,6 +502,10 @@ def _add_load_balancer(template: Template, params: EdgeParams) -> None:
                 "Exists only without CertificateArn (try-out); with one, HTTP only redirects",
                 "CKV_AWS_103",
                 "Exists only without CertificateArn (try-out); HTTPS listener uses TLS 1.3",
+            )
+            | guard_suppress(
+                "alb_http_to_https_redirection_check",
+                "Exists only without CertificateArn (try-out); with one, HTTP only redirects",
             ),
         )
     )
