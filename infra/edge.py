@@ -30,6 +30,7 @@ from troposphere.route53 import RecordSetType
 from troposphere.s3 import Bucket, BucketPolicy
 from troposphere.wafv2 import (
     AllowAction,
+    AndStatement,
     BlockAction,
     ByteMatchStatement,
     CountAction,
@@ -215,7 +216,7 @@ def _add_parameters(template: Template) -> None:
         template,
         "AdminLoginRateLimit",
         label="Admin login rate limit",
-        description=f"Requests to {ADMIN_LOGIN_PATH} per client IP per 5 minutes before a block.",
+        description=f"Login POSTs to {ADMIN_LOGIN_PATH} per client IP in 5 minutes before a block.",
         constraint_description="must be from 10 to 2000000000",
         Type="Number",
         Default=100,
@@ -540,13 +541,37 @@ def _managed(name: str, priority: int) -> WebACLRule:
     )
 
 
-def _admin_login_rate_limit() -> WebACLRule:
-    login = ByteMatchStatement(
+def _admin_login_posts() -> Statement:
+    """Login attempts: POSTs to the login path in any spelling that reaches Django's view.
+
+    gunicorn percent-decodes the path before Django routes it, so ``/admin/%6Cogin/`` and
+    ``/admin%2Flogin/`` are the login view too: match the decoded, normalised (repeated
+    slashes, ``/./``), lower-cased path. Without the trailing slash: a POST to ``/admin/login``
+    is still an attempt, and counting a little more is safe.
+    """
+    path = ByteMatchStatement(
         FieldToMatch=FieldToMatch(UriPath={}),
         PositionalConstraint="STARTS_WITH",
-        SearchString=ADMIN_LOGIN_PATH,
-        TextTransformations=[TextTransformation(Priority=0, Type="NONE")],
+        SearchString=ADMIN_LOGIN_PATH.rstrip("/"),
+        TextTransformations=[
+            TextTransformation(Priority=priority, Type=kind)
+            for priority, kind in enumerate(("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE"))
+        ],
     )
+    post = ByteMatchStatement(
+        FieldToMatch=FieldToMatch(Method={}),
+        PositionalConstraint="EXACTLY",
+        SearchString="post",
+        TextTransformations=[TextTransformation(Priority=0, Type="LOWERCASE")],
+    )
+    return Statement(
+        AndStatement=AndStatement(
+            Statements=[Statement(ByteMatchStatement=post), Statement(ByteMatchStatement=path)]
+        )
+    )
+
+
+def _admin_login_rate_limit() -> WebACLRule:
     return WebACLRule(
         Name="AdminLoginRateLimit",
         Priority=0,
@@ -556,7 +581,7 @@ def _admin_login_rate_limit() -> WebACLRule:
                 Limit=Ref("AdminLoginRateLimit"),
                 EvaluationWindowSec=300,
                 AggregateKeyType="IP",
-                ScopeDownStatement=Statement(ByteMatchStatement=login),
+                ScopeDownStatement=_admin_login_posts(),
             )
         ),
         VisibilityConfig=_visibility("admin-login-rate-limit"),
