@@ -186,6 +186,20 @@ def guard_suppress(*rules: str) -> dict:
     return {"guard": {"SuppressedRules": [rule for rule, _ in pairs], "Reasons": dict(pairs)}}
 
 
+def cfn_lint_ignore(*rules: str) -> dict:
+    """Resource Metadata that makes cfn-lint ignore rules: pairs of (rule id, one-line reason).
+
+    cfn-lint reads ``config: ignore_checks``; ``reasons`` is ours (cfn-lint leaves it alone).
+    """
+    pairs = _reasoned("cfn_lint_ignore", "rule id", rules)
+    return {
+        "cfn-lint": {
+            "config": {"ignore_checks": [rule for rule, _ in pairs]},
+            "reasons": dict(pairs),
+        }
+    }
+
+
 def _reasoned(caller: str, what: str, items: Sequence[str]) -> list[tuple[str, str]]:
     if len(items) % 2 or not all(items):
         raise ValueError(f"{caller} takes ({what}, reason) pairs, got {tuple(items)!r}")

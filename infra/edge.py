@@ -51,6 +51,7 @@ from troposphere.wafv2 import (
 
 from .common import (
     add_parameter,
+    cfn_lint_ignore,
     checkov_skip,
     from_properties,
     guard_suppress,
@@ -375,11 +376,28 @@ def _add_access_logs(template: Template) -> None:
                         "Resource": [
                             Sub("${AccessLogBucket.Arn}/AWSLogs/${AWS::AccountId}/*"),
                         ],
-                    }
+                    },
+                    _deny_without_tls("AccessLogBucket"),
                 ],
             },
+            Metadata=cfn_lint_ignore(
+                "I1022", "Guard's CT.S3.PR.8 reads the objects' ARN only from an Fn::Join"
+            ),
         )
     )
+
+
+def _deny_without_tls(bucket: str) -> dict:
+    """Bucket policy statement: every request to the bucket or its objects needs TLS."""
+    arn = GetAtt(bucket, "Arn")
+    return {
+        "Sid": "DenyWithoutTls",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": ["s3:*"],
+        "Resource": [arn, Join("", [arn, "/*"])],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 def _add_load_balancer(template: Template, params: EdgeParams) -> None:

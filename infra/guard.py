@@ -80,11 +80,24 @@ def checkov_skips(template: dict) -> dict[str, dict[str, str]]:
     return found
 
 
+def cfn_lint_ignores(template: dict) -> dict[str, dict[str, str]]:
+    """Per resource, the cfn-lint rules it ignores and their reasons ("" where none is given)."""
+    found = {}
+    for name, resource in template.get("Resources", {}).items():
+        metadata = (resource.get("Metadata") or {}).get("cfn-lint") or {}
+        reasons = metadata.get("reasons") or {}
+        rules = (metadata.get("config") or {}).get("ignore_checks") or []
+        if rules:
+            found[name] = {rule: str(reasons.get(rule) or "").strip() for rule in rules}
+    return found
+
+
 def unexplained(template: dict) -> list[str]:
-    """Every suppression (Guard or checkov) in a template that gives no reason."""
+    """Every suppression (cfn-lint, checkov or Guard) in a template that gives no reason."""
     return [
         f"{resource}: {tool} {rule} is suppressed without a reason"
         for tool, suppressions in (
+            ("cfn-lint", cfn_lint_ignores(template)),
             ("checkov", checkov_skips(template)),
             ("cfn-guard", guard_suppressions(template)),
         )

@@ -105,7 +105,9 @@ def test_access_logs_go_to_a_private_sse_s3_bucket_with_a_lifecycle(edge):
 def test_only_elb_log_delivery_may_write_the_bucket(edge):
     """The bucket policy lets only ELB log delivery put objects under this account's prefix."""
     (policy,) = resources(edge, "AWS::S3::BucketPolicy").values()
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    (statement,) = [
+        s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
+    ]
     assert statement["Action"] == ["s3:PutObject"]
     assert statement["Resource"] == [
         {"Fn::Sub": "${AccessLogBucket.Arn}/AWSLogs/${AWS::AccountId}/*"}

@@ -16,13 +16,17 @@ needs_guard = pytest.mark.skipif(INSTALLED is None, reason=guard.GUARD_INSTALL_H
 
 
 def test_every_suppression_has_a_reason(templates):
-    """Each checkov skip and Guard suppression in the compiled templates says why."""
+    """Each cfn-lint ignore, checkov skip and Guard suppression in the templates says why."""
     problems = [f"{name}: {p}" for name, t in templates.items() for p in guard.unexplained(t)]
     assert problems == []
     counted = sum(
         len(rules)
         for t in templates.values()
-        for suppressions in (guard.guard_suppressions(t), guard.checkov_skips(t))
+        for suppressions in (
+            guard.guard_suppressions(t),
+            guard.checkov_skips(t),
+            guard.cfn_lint_ignores(t),
+        )
         for rules in suppressions.values()
     )
     assert counted > 0, "no suppressions found: the readers look in the wrong place"
@@ -37,12 +41,14 @@ def test_a_suppression_without_a_reason_is_reported():
                 "Metadata": {
                     "checkov": {"skip": [{"id": "CKV_AWS_18"}]},
                     "guard": {"SuppressedRules": ["s3_bucket_logging_enabled_check"]},
+                    "cfn-lint": {"config": {"ignore_checks": ["I1022"]}},
                 },
             },
             "Other": {"Type": "AWS::S3::Bucket", "Metadata": guard_suppress("rule_x", " ")},
         }
     }
     assert guard.unexplained(template) == [
+        "Bucket: cfn-lint I1022 is suppressed without a reason",
         "Bucket: checkov CKV_AWS_18 is suppressed without a reason",
         "Bucket: cfn-guard s3_bucket_logging_enabled_check is suppressed without a reason",
         "Other: cfn-guard rule_x is suppressed without a reason",

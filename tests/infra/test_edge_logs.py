@@ -1,0 +1,33 @@
+"""Where the edge stack's logs go: the access-log bucket and the WAF's log group."""
+
+from __future__ import annotations
+
+from .helpers import resources
+
+
+def test_access_log_bucket_denies_every_request_without_tls(edge):
+    """Any principal, any action on the bucket or its objects is denied over plain HTTP."""
+    (policy,) = resources(edge, "AWS::S3::BucketPolicy").values()
+    assert policy["Properties"]["Bucket"] == {"Ref": "AccessLogBucket"}
+    arn = {"Fn::GetAtt": ["AccessLogBucket", "Arn"]}
+    denies = [
+        statement
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny"
+        and statement["Principal"] in ("*", {"AWS": "*"})
+        and statement["Action"] in (["s3:*"], "s3:*")
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(denies) == 1, policy
+    assert denies[0]["Resource"] == [arn, {"Fn::Join": ["", [arn, "/*"]]}]
+
+
+def test_access_log_bucket_keeps_its_protections(edge):
+    """Public access blocked, owner-enforced objects, versioning and expiry stay on the bucket."""
+    bucket = edge["Resources"]["AccessLogBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == {"Ref": "AccessLogDays"}
