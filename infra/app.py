@@ -49,6 +49,7 @@ from troposphere.policies import (
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from .common import (
+    account_grants_via,
     account_uses_key_via,
     add_parameter,
     from_properties,
@@ -339,8 +340,9 @@ def _key_policy() -> PolicyDocument:
             account_uses_key_via(
                 "AccountUsesKeyThroughSecretsManager",
                 ("secretsmanager",),
-                [kms.CreateGrant, kms.Decrypt, kms.DescribeKey, kms.Encrypt, kms.GenerateDataKey],
+                [kms.Decrypt, kms.DescribeKey, kms.Encrypt, kms.GenerateDataKey],
             ),
+            account_grants_via("SecretsManagerGrantsForItsResources", ("secretsmanager",)),
         ],
     )
 

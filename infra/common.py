@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from awacs import kms
-from awacs.aws import Allow, ArnLike, Condition, Principal, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Bool,
+    BoolIfExists,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import AWSHelperFn, Parameter, Ref, Sub, Template
 from troposphere.kms import Key
 
@@ -109,11 +120,43 @@ def rotating_key(title: str, description: str, policy: object, *, retain: bool, 
         Description=Sub(description),
         EnableKeyRotation=True,
         PendingWindowInDays=30,
-        KeyPolicy=policy,
+        KeyPolicy=PolicyDocument(
+            Version=policy.Version, Statement=[*policy.Statement, _deny_grants_outside_aws()]
+        ),
         DeletionPolicy=kept,
         UpdateReplacePolicy=kept,
         **extra,
     )
+
+
+def _deny_grants_outside_aws() -> Statement:
+    """Key policy statement: a grant is created only for an AWS resource or by an AWS service.
+
+    Grants delegate the key's use; one created by hand would outlive any IAM policy change.
+    The form AWS Control Tower's CT.KMS.PR.3 asks for.
+    """
+    return Statement(
+        Sid="DenyGrantsOutsideAwsServices",
+        Effect=Deny,
+        Principal=Principal("AWS", "*"),
+        Action=[kms.CreateGrant],
+        Resource=["*"],
+        Condition=Condition(
+            BoolIfExists(
+                {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+            )
+        ),
+    )
+
+
+def account_grants_via(sid: str, services: Sequence[str]) -> Statement:
+    """Key policy statement: as ``account_uses_key_via``, kms:CreateGrant, and only for grants
+    that an AWS service creates for its resources (an encrypted volume, cluster or secret)."""
+    statement = account_uses_key_via(sid, services, [kms.CreateGrant])
+    statement.Condition = Condition(
+        [*statement.Condition.conditions, Bool("kms:GrantIsForAWSResource", "true")]
+    )
+    return statement
 
 
 def account_uses_key_via(sid: str, services: Sequence[str], actions: list) -> Statement:
@@ -156,7 +199,8 @@ def logs_key_statement() -> Statement:
             kms.Decrypt,
             kms.DescribeKey,
             kms.Encrypt,
-            kms.GenerateDataKey,
+            # As in AWS's documented key policy for CloudWatch Logs.
+            kms.Action("GenerateDataKey*"),
             kms.ReEncryptFrom,
             kms.ReEncryptTo,
         ],

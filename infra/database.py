@@ -46,6 +46,7 @@ from troposphere.rds import (
 )
 
 from .common import (
+    account_grants_via,
     account_uses_key_via,
     add_parameter,
     guard_suppress,
@@ -346,7 +347,6 @@ def _key_policy() -> PolicyDocument:
                 "AccountUsesKeyThroughRdsAndSecretsManager",
                 ("rds", "secretsmanager"),
                 [
-                    kms.CreateGrant,
                     kms.Decrypt,
                     kms.DescribeKey,
                     kms.Encrypt,
@@ -355,6 +355,9 @@ def _key_policy() -> PolicyDocument:
                     kms.ReEncryptFrom,
                     kms.ReEncryptTo,
                 ],
+            ),
+            account_grants_via(
+                "RdsAndSecretsManagerGrantForTheirResources", ("rds", "secretsmanager")
             ),
         ],
     )
