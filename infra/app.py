@@ -37,7 +37,6 @@ from troposphere.autoscaling import (
 from troposphere.autoscaling import Tags as AsgTags
 from troposphere.ec2 import LaunchTemplate
 from troposphere.iam import InstanceProfile, Policy, Role
-from troposphere.logs import LogGroup
 from troposphere.policies import (
     AutoScalingCreationPolicy,
     AutoScalingRollingUpdate,
@@ -49,12 +48,16 @@ from troposphere.policies import (
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from .common import (
+    LOG_RETENTION,
+    LOGS_GROUP,
     account_grants_via,
     account_uses_key_via,
+    add_log_retention,
     add_parameter,
     from_properties,
     guard_suppress,
     key_admin_statement,
+    log_group,
     logs_key_statement,
     new_template,
     rotating_key,
@@ -225,16 +228,7 @@ def _add_parameters(template: Template) -> None:
         MinValue=20,
         MaxValue=90,
     )
-    add_parameter(
-        template,
-        "AppLogRetentionDays",
-        label="App log retention (days)",
-        description="Days CloudWatch Logs keeps the app and gunicorn logs.",
-        constraint_description="must be a retention period CloudWatch Logs accepts, in days",
-        Type="Number",
-        Default=90,
-        AllowedValues=[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731],
-    )
+    add_log_retention(template)
     set_parameter_groups(
         template,
         [
@@ -248,9 +242,9 @@ def _add_parameters(template: Template) -> None:
                     "AppMaxSize",
                     "RequestsPerTarget",
                     "AppCpuTarget",
-                    "AppLogRetentionDays",
                 ],
             ),
+            (LOGS_GROUP, [LOG_RETENTION]),
             (
                 "App wiring",
                 [
@@ -369,13 +363,7 @@ def _add_key_secret_and_logs(template: Template) -> None:
     )
     for name in ("AppLogGroup", "GunicornLogGroup"):
         template.add_resource(
-            LogGroup(
-                name,
-                KmsKeyId=GetAtt("AppKey", "Arn"),
-                RetentionInDays=Ref("AppLogRetentionDays"),
-                DeletionPolicy="Delete",
-                UpdateReplacePolicy="Delete",
-            )
+            log_group(name, "AppKey", DeletionPolicy="Delete", UpdateReplacePolicy="Delete")
         )
 
 

@@ -17,10 +17,17 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import AWSHelperFn, Parameter, Ref, Sub, Template
+from troposphere import AWSHelperFn, GetAtt, Parameter, Ref, Select, Split, Sub, Template
 from troposphere.kms import Key
+from troposphere.logs import LogGroup
 
 INTERFACE = "AWS::CloudFormation::Interface"
+# One retention for every log group of every stack: the root passes its value to each child.
+LOG_RETENTION = "LogRetentionDays"
+LOGS_GROUP = "Logs"
+# The periods CloudWatch Logs accepts: a year or more first; shorter ones say so in the list.
+YEAR_OR_MORE_DAYS = (365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+SHORTER_DAYS = (180, 150, 120, 90, 60, 30, 14, 7, 5, 3, 1)
 
 
 def add_parameter(
@@ -56,6 +63,40 @@ def set_parameter_groups(template: Template, groups: Sequence[tuple[str, Sequenc
     interface["ParameterGroups"] = [
         {"Label": {"default": label}, "Parameters": list(names)} for label, names in groups
     ]
+
+
+def add_log_retention(template: Template) -> None:
+    """Declare the LogRetentionDays parameter (identical in every stack that has log groups)."""
+    add_parameter(
+        template,
+        LOG_RETENTION,
+        label="Log retention (days)",
+        description=(
+            "Days CloudWatch Logs keeps every log group of the stack: a year or more; values "
+            "shorter than a year are offered for try-outs and say so."
+        ),
+        constraint_description="must be one of the listed CloudWatch Logs retention periods",
+        Type="String",
+        Default=str(YEAR_OR_MORE_DAYS[0]),
+        AllowedValues=[str(days) for days in YEAR_OR_MORE_DAYS]
+        + [f"{days} (shorter than a year)" for days in SHORTER_DAYS],
+    )
+
+
+def log_group(title: str, key: str, **attributes: object) -> LogGroup:
+    """A log group encrypted with the stack's key ``key``, kept for LogRetentionDays."""
+    return LogGroup(
+        title,
+        KmsKeyId=GetAtt(key, "Arn"),
+        # The number of days is the parameter value's first word.
+        RetentionInDays=Select(0, Split(" ", Ref(LOG_RETENTION))),
+        Metadata=guard_suppress(
+            "cloudwatch_log_group_retention_period_check",
+            "Retention is the LogRetentionDays parameter: a year or more unless a value the "
+            "console marks as shorter is chosen",
+        ),
+        **attributes,
+    )
 
 
 def parameter_groups(template: Template) -> list[tuple[str, list[str]]]:

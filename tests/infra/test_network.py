@@ -194,13 +194,10 @@ def test_flow_logs_go_to_an_encrypted_log_group_with_retention(network):
     assert properties["ResourceId"] == {"Ref": "Vpc"}
     assert properties["TrafficType"] == "ALL"
     group = network["Resources"][properties["LogGroupName"]["Ref"]]
-    assert group["Properties"]["RetentionInDays"] == {"Ref": "FlowLogRetentionDays"}
+    assert "RetentionInDays" in group["Properties"]  # its value: test_log_retention.py
     key = network["Resources"][group["Properties"]["KmsKeyId"]["Fn::GetAtt"][0]]
     assert key["Type"] == "AWS::KMS::Key"
     assert key["Properties"]["EnableKeyRotation"] is True
-    retention = network["Parameters"]["FlowLogRetentionDays"]
-    assert retention["Default"] in retention["AllowedValues"]
-    assert retention["Default"] >= 365
 
 
 def test_flow_log_role_is_least_privilege(network):
