@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from awacs.aws import PolicyDocument
 from troposphere import (
     And,
     Equals,
@@ -36,11 +37,14 @@ from troposphere.wafv2 import (
     CountAction,
     DefaultAction,
     FieldToMatch,
+    LoggingConfiguration,
+    LoggingConfigurationFieldToMatch,
     ManagedRuleGroupStatement,
     OverrideAction,
     RateBasedStatement,
     RuleAction,
     RuleActionOverride,
+    SingleHeader,
     Statement,
     TextTransformation,
     VisibilityConfig,
@@ -50,12 +54,20 @@ from troposphere.wafv2 import (
 )
 
 from .common import (
+    LOG_RETENTION,
+    LOGS_GROUP,
+    add_log_retention,
     add_parameter,
     cfn_lint_ignore,
     checkov_skip,
     from_properties,
     guard_suppress,
+    key_admin_statement,
+    log_group,
+    logs_key_statement,
     new_template,
+    parameter_groups,
+    rotating_key,
     set_parameter_groups,
 )
 from .security import APP_PORT, HTTP_PORT, HTTPS_PORT
@@ -82,6 +94,15 @@ HAS_DNS_RECORD = "HasDnsRecord"
 WAF_ENABLED = "WafEnabled"
 LEGACY_LOG_REGION = "LegacyLogDeliveryRegion"
 LOG_ACCOUNTS = "ElbLogDeliveryAccounts"
+# Managed rule groups that a parameter switches between counting and blocking, with the
+# parameter's name and default: SQL injection counts at first (the admin's free-text fields
+# may trip it; watch its matches before blocking); the IP reputation list blocks.
+SWITCHABLE_GROUPS = (
+    ("AWSManagedRulesSQLiRuleSet", "WafSqlInjectionAction", "Count"),
+    ("AWSManagedRulesAmazonIpReputationList", "WafIpReputationAction", "Block"),
+)
+# Headers that carry credentials: WAF's logs show them as REDACTED.
+REDACTED_HEADERS = ("authorization", "cookie")
 
 # Regions opened before August 2022 deliver ALB access logs from a per-Region Elastic Load
 # Balancing account; later ones from the logdelivery.elasticloadbalancing service principal
@@ -205,8 +226,8 @@ def _add_parameters(template: Template) -> None:
         "Waf",
         label="WAF",
         description=(
-            "Enabled: AWS WAF with the AWS managed common and known-bad-inputs rule sets and "
-            "a per-IP rate limit on the admin login."
+            "Enabled: AWS WAF with AWS's managed common, known-bad-inputs, SQL injection and IP "
+            "reputation rules, a per-IP rate limit on admin login POSTs, logs in CloudWatch Logs."
         ),
         constraint_description="must be Enabled or Disabled",
         Type="String",
@@ -542,7 +563,40 @@ def _visibility(name: str) -> VisibilityConfig:
 COUNT_ONLY = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",)}
 
 
-def _managed(name: str, priority: int) -> WebACLRule:
+def _add_waf_parameters(template: Template) -> None:
+    """The WAF's switches and the log retention, in console groups after the stack's others."""
+    for group, parameter, default in SWITCHABLE_GROUPS:
+        add_parameter(
+            template,
+            parameter,
+            label=f"WAF {group.removeprefix('AWSManagedRules')}",
+            description=(
+                f"Block: requests that AWS's {group} rule group matches are blocked. "
+                "Count: they are only counted and logged (to watch before blocking)."
+            ),
+            constraint_description="must be Block or Count",
+            Type="String",
+            Default=default,
+            AllowedValues=["Block", "Count"],
+        )
+        template.add_condition(_blocks(parameter), Equals(Ref(parameter), "Block"))
+    add_log_retention(template)
+    set_parameter_groups(
+        template,
+        [
+            *parameter_groups(template),
+            ("WAF rules", [parameter for _, parameter, _ in SWITCHABLE_GROUPS]),
+            (LOGS_GROUP, [LOG_RETENTION]),
+        ],
+    )
+
+
+def _blocks(parameter: str) -> str:
+    """Name of the condition that is true when a switch parameter says Block."""
+    return parameter.removesuffix("Action") + "Blocks"
+
+
+def _managed(name: str, priority: int, blocks: str | None = None) -> WebACLRule:
     overrides = [
         RuleActionOverride(Name=rule, ActionToUse=RuleAction(Count=CountAction()))
         for rule in COUNT_ONLY.get(name, ())
@@ -550,10 +604,13 @@ def _managed(name: str, priority: int) -> WebACLRule:
     group = ManagedRuleGroupStatement(VendorName="AWS", Name=name)
     if overrides:
         group.RuleActionOverrides = overrides
+    action = OverrideAction(**{"None": {}})
+    if blocks:
+        action = If(blocks, action, OverrideAction(Count={}))
     return WebACLRule(
         Name=name,
         Priority=priority,
-        OverrideAction=OverrideAction(**{"None": {}}),
+        OverrideAction=action,
         Statement=Statement(ManagedRuleGroupStatement=group),
         VisibilityConfig=_visibility(name),
     )
@@ -618,15 +675,65 @@ def _add_waf(template: Template) -> None:
                 _admin_login_rate_limit(),
                 _managed("AWSManagedRulesCommonRuleSet", 1),
                 _managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                *(
+                    _managed(group, priority, _blocks(parameter))
+                    for priority, (group, parameter, _) in enumerate(SWITCHABLE_GROUPS, start=3)
+                ),
             ],
         )
     )
+    _add_waf_logs(template)
     template.add_resource(
         WebACLAssociation(
             "WebAclAssociation",
             Condition=WAF_ENABLED,
             ResourceArn=Ref("LoadBalancer"),
             WebACLArn=GetAtt("WebAcl", "Arn"),
+        )
+    )
+
+
+def _add_waf_logs(template: Template) -> None:
+    """The web ACL's logs: a CloudWatch Logs group under a key of this stack."""
+    template.add_resource(
+        rotating_key(
+            "WafLogKey",
+            "WAF logs of ${AWS::StackName}",
+            PolicyDocument(
+                Version="2012-10-17", Statement=[key_admin_statement(), logs_key_statement()]
+            ),
+            retain=False,
+            Condition=WAF_ENABLED,
+        )
+    )
+    template.add_resource(
+        log_group(
+            "WafLogGroup",
+            "WafLogKey",
+            # WAF logs only to log groups whose names start with aws-waf-logs-.
+            LogGroupName=Sub("aws-waf-logs-${AWS::StackName}"),
+            Condition=WAF_ENABLED,
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+        )
+    )
+    template.add_resource(
+        LoggingConfiguration(
+            "WafLogging",
+            Condition=WAF_ENABLED,
+            ResourceArn=GetAtt("WebAcl", "Arn"),
+            # The log group's ARN without the ":*" that its Arn attribute ends with.
+            LogDestinationConfigs=[
+                Sub(
+                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                    "log-group:${Group}",
+                    Group=Ref("WafLogGroup"),
+                )
+            ],
+            RedactedFields=[
+                LoggingConfigurationFieldToMatch(SingleHeader=SingleHeader(Name=name))
+                for name in REDACTED_HEADERS
+            ],
         )
     )
 
@@ -693,6 +800,7 @@ def build(params: EdgeParams) -> Template:
     )
     _add_parameters(template)
     _add_conditions(template)
+    _add_waf_parameters(template)
     _add_access_logs(template)
     _add_load_balancer(template, params)
     _add_waf(template)

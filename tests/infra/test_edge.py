@@ -138,7 +138,8 @@ def test_waf_is_optional(edge, waf):
 
 
 def test_waf_has_managed_rule_sets_and_an_admin_login_rate_limit(edge):
-    """The ACL runs AWS's common and known-bad-inputs rule sets and rate-limits /admin/login/."""
+    """The ACL runs AWS's managed rule sets (count or block: test_edge_waf.py) and rate-limits
+    /admin/login/."""
     acl = edge["Resources"]["WebAcl"]["Properties"]
     assert acl["Scope"] == "REGIONAL"
     managed = {
@@ -146,7 +147,12 @@ def test_waf_has_managed_rule_sets_and_an_admin_login_rate_limit(edge):
         for rule in acl["Rules"]
         if "ManagedRuleGroupStatement" in rule["Statement"]
     }
-    assert managed == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+    assert managed == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    }
     (rate,) = [rule for rule in acl["Rules"] if "RateBasedStatement" in rule["Statement"]]
     statement = rate["Statement"]["RateBasedStatement"]
     assert rate["Action"] == {"Block": {}}

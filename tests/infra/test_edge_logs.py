@@ -31,3 +31,23 @@ def test_access_log_bucket_keeps_its_protections(edge):
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     (rule,) = bucket["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == {"Ref": "AccessLogDays"}
+
+
+def test_waf_logs_to_an_encrypted_log_group_without_credentials(edge):
+    """With WAF on, the web ACL logs to aws-waf-logs-..., under our key, redacting credentials."""
+    (logging,) = resources(edge, "AWS::WAFv2::LoggingConfiguration").values()
+    assert logging["Condition"] == "WafEnabled"
+    properties = logging["Properties"]
+    assert properties["ResourceArn"] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
+    (destination,) = properties["LogDestinationConfigs"]
+    template, values = destination["Fn::Sub"]
+    assert template.startswith("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:")
+    assert template.endswith(":log-group:${Group}")
+    group_name = values["Group"]["Ref"]
+    group = edge["Resources"][group_name]
+    assert group["Condition"] == "WafEnabled"
+    assert group["Properties"]["LogGroupName"]["Fn::Sub"].startswith("aws-waf-logs-")
+    key = edge["Resources"][group["Properties"]["KmsKeyId"]["Fn::GetAtt"][0]]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    redacted = {field["SingleHeader"]["Name"] for field in properties["RedactedFields"]}
+    assert redacted == {"authorization", "cookie"}

@@ -7,6 +7,8 @@ from urllib.parse import unquote
 
 import pytest
 
+from .helpers import conditions, present
+
 LOGIN_RULE = "AdminLoginRateLimit"
 
 
@@ -106,3 +108,26 @@ def test_login_match_decodes_then_normalises_then_lowercases(login_scope):
     ]
     steps = sorted(path_match["TextTransformations"], key=lambda step: step["Priority"])
     assert [step["Type"] for step in steps] == ["URL_DECODE", "NORMALIZE_PATH", "LOWERCASE"]
+
+
+@pytest.mark.parametrize(
+    ("group", "parameter", "default"),
+    [
+        ("AWSManagedRulesSQLiRuleSet", "WafSqlInjectionAction", "Count"),
+        ("AWSManagedRulesAmazonIpReputationList", "WafIpReputationAction", "Block"),
+    ],
+)
+def test_managed_groups_count_or_block_as_their_parameter_says(edge, group, parameter, default):
+    """SQL injection and IP reputation rules run; a parameter switches each from count to block."""
+    declared = edge["Parameters"][parameter]
+    assert declared["Default"] == default
+    assert sorted(declared["AllowedValues"]) == ["Block", "Count"]
+    for action, override in (("Block", {"None": {}}), ("Count", {"Count": {}})):
+        truth = conditions(edge, {parameter: action})
+        acl = present(edge, truth)["WebAcl"]["Properties"]
+        (rule,) = [
+            r
+            for r in acl["Rules"]
+            if r["Statement"].get("ManagedRuleGroupStatement", {}).get("Name") == group
+        ]
+        assert rule["OverrideAction"] == override, action

@@ -11,7 +11,7 @@ from infra import build as builder
 from infra import edge, root
 from infra.common import INTERFACE
 
-from .helpers import DOCUMENTED_WILDCARDS, az_index, resources, walk
+from .helpers import DOCUMENTED_WILDCARDS, az_index, refs, resources, walk
 
 CONSTRAINTS = {"AllowedPattern", "AllowedValues", "MinValue", "MaxValue", "MinLength", "MaxLength"}
 # CloudFormation quotas (AWS CloudFormation User Guide, "Understand CloudFormation quotas").
@@ -106,12 +106,29 @@ def test_stateful_resources_have_explicit_policies(templates):
                 )
 
 
+def derived_from_the_stack(value: object, template: dict) -> bool:
+    """A name built with Fn::Sub from the stack's name or from a resource the stack creates
+    (a name AWS prescribes a form for: aws-waf-logs-..., /aws/rds/cluster/<id>/...)."""
+    if not (isinstance(value, dict) and set(value) == {"Fn::Sub"}):
+        return False
+    text, variables = (
+        (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+    )
+    names = set(re.findall(r"\$\{([\w:.]+)\}", text))
+    generated = {"AWS::StackName", *template["Resources"]}
+    return any(name in generated or refs(variables.get(name, {})) & generated for name in names)
+
+
 def test_no_resource_has_a_fixed_name(templates):
-    """No resource fixes its physical name, so stacks can live side by side in one account."""
+    """No resource fixes its physical name, so stacks can live side by side in one account:
+    a name, where AWS prescribes one, derives from the stack or a resource it creates."""
     for name, template in templates.items():
         for kind, property_name in NAME_PROPERTIES.items():
             for logical_id, resource in resources(template, kind).items():
-                assert property_name not in resource.get("Properties", {}), f"{name}.{logical_id}"
+                value = resource.get("Properties", {}).get(property_name)
+                assert value is None or derived_from_the_stack(value, template), (
+                    f"{name}.{logical_id}"
+                )
 
 
 def test_no_iam_action_has_a_wildcard(templates):
