@@ -83,6 +83,11 @@ def add_log_retention(template: Template) -> None:
     )
 
 
+def group_log_retention(template: Template) -> None:
+    """Put LogRetentionDays in the console's Logs group, after the stack's other groups."""
+    set_parameter_groups(template, [*parameter_groups(template), (LOGS_GROUP, [LOG_RETENTION])])
+
+
 def log_group(title: str, key: str, **attributes: object) -> LogGroup:
     """A log group encrypted with the stack's key ``key``, kept for LogRetentionDays."""
     return LogGroup(

@@ -26,6 +26,7 @@ from troposphere import (
     Output,
     Ref,
     Select,
+    Split,
     Sub,
     Tags,
     Template,
@@ -48,14 +49,23 @@ from troposphere.rds import (
 from .common import (
     account_grants_via,
     account_uses_key_via,
+    add_log_retention,
     add_parameter,
+    group_log_retention,
     guard_suppress,
     key_admin_statement,
+    log_group,
+    logs_key_statement,
     new_template,
     rotating_key,
     set_parameter_groups,
 )
 from .security import DB_PORT
+
+# The logs the cluster exports to CloudWatch Logs. Not the general log: it records every
+# statement, costs more than it tells, and the audit log covers connections, grants and DDL.
+LOG_EXPORTS = ("audit", "error", "slowquery")
+AUDIT_EVENTS = "CONNECT,QUERY_DCL,QUERY_DDL"
 
 # Output names: the root wires these into the app and monitoring stacks and its own outputs.
 WRITER_ENDPOINT = "WriterEndpoint"
@@ -341,6 +351,7 @@ def _key_policy() -> PolicyDocument:
         Version="2012-10-17",
         Statement=[
             key_admin_statement(),
+            logs_key_statement(),
             # On behalf of RDS (storage, Performance Insights) and Secrets Manager (the master
             # secret) only.
             account_uses_key_via(
@@ -415,7 +426,9 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
     template.add_resource(
         DBClusterParameterGroup(
             "DbClusterParameterGroup",
-            Description=Sub("TLS-only Aurora MySQL 3 with the slow query log, ${AWS::StackName}"),
+            Description=Sub(
+                "TLS-only Aurora MySQL 3 with the slow query and audit logs, ${AWS::StackName}"
+            ),
             Family=PARAMETER_GROUP_FAMILY,
             Parameters={
                 "require_secure_transport": "ON",
@@ -423,6 +436,8 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
                 "long_query_time": "1",
                 # FILE: the log export to CloudWatch Logs reads the log files.
                 "log_output": "FILE",
+                "server_audit_logging": "1",
+                "server_audit_events": AUDIT_EVENTS,
             },
         )
     )
@@ -430,6 +445,9 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
     template.add_resource(
         DBCluster(
             "DbCluster",
+            DBClusterIdentifier=_cluster_identifier(),
+            # RDS would create missing log groups itself, unencrypted and kept forever.
+            DependsOn=[_log_group_id(kind) for kind in LOG_EXPORTS],
             Engine=ENGINE,
             EngineVersion=params.engine_version,
             # Fail rather than slip into paid RDS Extended Support when the version ages out.
@@ -448,9 +466,12 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
             BackupRetentionPeriod=Ref("DbBackupRetentionDays"),
             DeletionProtection=Ref("DbDeletionProtection"),
             CopyTagsToSnapshot=True,
-            EnableCloudwatchLogsExports=["error", "slowquery"],
+            EnableCloudwatchLogsExports=list(LOG_EXPORTS),
             Tags=Tags(Name=Sub("${AWS::StackName}-db")),
             Metadata=guard_suppress(
+                "rds_cluster_logging_enabled_check",
+                "Exports the audit, error and slow-query logs; not the general log of every "
+                "statement, whose cost would outweigh what the audit log does not already say",
                 "rds_cluster_deletion_protection_enabled_check",
                 "DeletionProtection is the DbDeletionProtection parameter, which Guard cannot read",
                 "aurora_cluster_backtracking_enabled_check",
@@ -461,6 +482,35 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
             UpdateReplacePolicy="Snapshot",
         )
     )
+
+
+def _cluster_identifier() -> Sub:
+    """The cluster's identifier, known before the cluster exists so its log groups can be made
+    first: unique per stack (the stack ID's UUID) and lower case, as RDS stores identifiers."""
+    return Sub("db-${Id}", Id=Select(2, Split("/", Ref("AWS::StackId"))))
+
+
+def _log_group_id(kind: str) -> str:
+    return f"DbLogGroup{kind.capitalize()}"
+
+
+def _add_log_groups(template: Template) -> None:
+    """The log groups the cluster exports to, at the names RDS writes to, under the stack's
+    key. Retained like the snapshot: the audit trail outlives the cluster."""
+    add_log_retention(template)
+    group_log_retention(template)
+    for kind in LOG_EXPORTS:
+        template.add_resource(
+            log_group(
+                _log_group_id(kind),
+                "DbKey",
+                LogGroupName=Sub(
+                    f"/aws/rds/cluster/${{ClusterId}}/{kind}", ClusterId=_cluster_identifier()
+                ),
+                DeletionPolicy="Retain",
+                UpdateReplacePolicy="Retain",
+            )
+        )
 
 
 def _az(index: int) -> object:
@@ -585,6 +635,7 @@ def build(params: DatabaseParams) -> Template:
     _add_rules(template)
     _add_key(template)
     _add_monitoring_role(template)
+    _add_log_groups(template)
     _add_cluster(template, params)
     _add_instances(template, params)
     _add_auto_scaling(template)

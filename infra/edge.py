@@ -54,13 +54,12 @@ from troposphere.wafv2 import (
 )
 
 from .common import (
-    LOG_RETENTION,
-    LOGS_GROUP,
     add_log_retention,
     add_parameter,
     cfn_lint_ignore,
     checkov_skip,
     from_properties,
+    group_log_retention,
     guard_suppress,
     key_admin_statement,
     log_group,
@@ -586,9 +585,9 @@ def _add_waf_parameters(template: Template) -> None:
         [
             *parameter_groups(template),
             ("WAF rules", [parameter for _, parameter, _ in SWITCHABLE_GROUPS]),
-            (LOGS_GROUP, [LOG_RETENTION]),
         ],
     )
+    group_log_retention(template)
 
 
 def _blocks(parameter: str) -> str:

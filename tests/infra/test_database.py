@@ -115,6 +115,8 @@ def test_storage_is_encrypted_with_the_stacks_retained_key(database):
 def test_key_is_used_only_through_rds_and_secrets_manager(database):
     """Outside administration, the key policy allows use only via RDS and Secrets Manager."""
     statements = database["Resources"]["DbKey"]["Properties"]["KeyPolicy"]["Statement"]
+    # The account's principals (CloudWatch Logs has a statement of its own, by service).
+    statements = [s for s in statements if "AWS" in s["Principal"]]
     (use,) = [s for s in statements if "kms:Decrypt" in s["Action"]]
     assert use["Condition"]["StringEquals"]["kms:CallerAccount"] == {"Ref": "AWS::AccountId"}
     services = use["Condition"]["StringEquals"]["kms:ViaService"]
@@ -176,11 +178,6 @@ def test_parameter_group_requires_tls_and_logs_slow_queries(database):
     assert parameters["require_secure_transport"] == "ON"
     assert parameters["slow_query_log"] == "1"
     assert parameters["log_output"] == "FILE"
-
-
-def test_error_and_slow_query_logs_are_exported(database):
-    """The error and slow query logs are exported to CloudWatch Logs."""
-    assert sorted(cluster(database)["EnableCloudwatchLogsExports"]) == ["error", "slowquery"]
 
 
 def test_performance_insights_is_on_and_encrypted_with_the_stacks_key(database):

@@ -107,7 +107,7 @@ def test_stateful_resources_have_explicit_policies(templates):
 
 
 def derived_from_the_stack(value: object, template: dict) -> bool:
-    """A name built with Fn::Sub from the stack's name or from a resource the stack creates
+    """A name built with Fn::Sub from the stack's name or ID or a resource the stack creates
     (a name AWS prescribes a form for: aws-waf-logs-..., /aws/rds/cluster/<id>/...)."""
     if not (isinstance(value, dict) and set(value) == {"Fn::Sub"}):
         return False
@@ -115,7 +115,7 @@ def derived_from_the_stack(value: object, template: dict) -> bool:
         (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
     )
     names = set(re.findall(r"\$\{([\w:.]+)\}", text))
-    generated = {"AWS::StackName", *template["Resources"]}
+    generated = {"AWS::StackName", "AWS::StackId", *template["Resources"]}
     return any(name in generated or refs(variables.get(name, {})) & generated for name in names)
 
 
