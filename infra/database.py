@@ -22,6 +22,7 @@ from troposphere import (
     GetAtt,
     GetAZs,
     If,
+    Join,
     Or,
     Output,
     Ref,
@@ -76,6 +77,7 @@ DB_SECRET_ARN = "DbSecretArn"  # noqa: S105 (an output name, not a secret)
 DB_KMS_KEY_ARN = "DbKmsKeyArn"
 DB_SECURITY_GROUP_ID = "DbSecurityGroupId"
 DB_CLUSTER_ID = "DbClusterId"
+DB_INSTANCE_IDS = "DbInstanceIds"
 
 ENGINE = "aurora-mysql"
 PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"
@@ -182,19 +184,7 @@ def _add_parameters(template: Template) -> None:
         Default=INSTANCE_CLASSES[0],
         AllowedValues=list(INSTANCE_CLASSES),
     )
-    add_parameter(
-        template,
-        "DbReaderCount",
-        label="Readers",
-        description=(
-            "Reader instances besides the writer, spread over the AZs. 0 leaves no failover "
-            "target: the reader endpoint then serves from the writer."
-        ),
-        constraint_description=f"must be a whole number from 0 to {MAX_READERS}",
-        Type="String",
-        Default="1",
-        AllowedValues=[str(count) for count in range(MAX_READERS + 1)],
-    )
+    add_reader_count(template)
     add_parameter(
         template,
         "DbBackupRetentionDays",
@@ -284,9 +274,31 @@ def _add_parameters(template: Template) -> None:
     )
 
 
+def add_reader_count(template: Template) -> None:
+    """The DbReaderCount parameter; a stack that declares it too gets the root's one value."""
+    add_parameter(
+        template,
+        "DbReaderCount",
+        label="Readers",
+        description=(
+            "Reader instances besides the writer, spread over the AZs. 0 leaves no failover "
+            "target: the reader endpoint then serves from the writer."
+        ),
+        constraint_description=f"must be a whole number from 0 to {MAX_READERS}",
+        Type="String",
+        Default="1",
+        AllowedValues=[str(count) for count in range(MAX_READERS + 1)],
+    )
+
+
 def _add_conditions(template: Template) -> None:
     template.add_condition(THREE_AZS, Equals(Ref("AzCount"), "3"))
     template.add_condition(READER_AUTO_SCALING, Equals(Ref("DbReaderAutoScaling"), "Enabled"))
+    add_reader_conditions(template)
+
+
+def add_reader_conditions(template: Template) -> None:
+    """The HasReader<n> conditions of DbReaderCount (for any stack that declares it)."""
     # Reader n exists when the count is n or more. A mapping row per count says which readers
     # exist: one independent Fn::Equals per reader keeps cfn-lint's condition solver fast
     # (Equals on the count itself made it weigh every combination of 16 values).
@@ -620,6 +632,20 @@ def _add_outputs(template: Template, params: DatabaseParams) -> None:
         (DB_KMS_KEY_ARN, "ARN of the KMS key of storage and secret", GetAtt("DbKey", "Arn")),
         (DB_SECURITY_GROUP_ID, "ID of the cluster's security group", Ref(DB_SECURITY_GROUP_ID)),
         (DB_CLUSTER_ID, "Identifier of the DB cluster (for alarms)", Ref("DbCluster")),
+        (
+            DB_INSTANCE_IDS,
+            "Identifiers of the writer and readers the stack made, in order, comma-separated",
+            Join(
+                ",",
+                [
+                    Ref("WriterInstance"),
+                    *(
+                        If(reader_condition(i), Ref(f"ReaderInstance{i}"), Ref("AWS::NoValue"))
+                        for i in range(1, MAX_READERS + 1)
+                    ),
+                ],
+            ),
+        ),
     ):
         template.add_output(Output(name, Description=description, Value=value))
 
