@@ -19,7 +19,7 @@ from troposphere import Ref, Select, Split, Sub, Template
 from troposphere.cloudwatch import Alarm, MetricDimension
 from troposphere.rds import EventSubscription
 
-from .common import add_parameter, parameter_groups, set_parameter_groups
+from .common import parameter_groups, set_parameter_groups
 from .database import MAX_READERS, add_reader_conditions, add_reader_count, reader_condition
 
 ALB, RDS, AGENT = "AWS/ApplicationELB", "AWS/RDS", "CWAgent"
@@ -68,21 +68,10 @@ def rds_events_topic_statement() -> Statement:
 
 
 def add_parameters(template: Template) -> None:
-    """What the alerts need from other stacks: the DB instances, and how many readers exist."""
-    add_parameter(
-        template,
-        "DbInstanceIds",
-        label="DB instances",
-        description="Identifiers of the writer and the readers, in order, comma-separated",
-        constraint_description="must be the value the root passes from another stack",
-        Type="String",
-        MinLength=1,
-    )
+    """How many readers exist (the database stack's parameter, passed by the root to both)."""
     add_reader_count(template)
     add_reader_conditions(template)
-    groups = dict(parameter_groups(template))
-    groups["Monitoring wiring"] = [*groups.get("Monitoring wiring", []), "DbInstanceIds"]
-    set_parameter_groups(template, [*groups.items(), ("Database", ["DbReaderCount"])])
+    set_parameter_groups(template, [*parameter_groups(template), ("Database", ["DbReaderCount"])])
 
 
 def add_event_subscriptions(template: Template) -> None:
@@ -113,7 +102,9 @@ def add_event_subscriptions(template: Template) -> None:
     )
 
 
-def _alarm(title: str, description: str, first: str, dimensions: dict, **properties) -> Alarm:
+def alarm(name: str, description: str, **properties: object) -> Alarm:
+    """An alarm that notifies the alarm topic when it fires and when it clears: 3 of 5
+    one-minute periods by default, no data counting as fine."""
     defaults = {
         "Period": 60,
         "EvaluationPeriods": 5,
@@ -121,12 +112,20 @@ def _alarm(title: str, description: str, first: str, dimensions: dict, **propert
         "TreatMissingData": "notBreaching",
     }
     return Alarm(
-        title,
-        AlarmDescription=f"{description}. First look at: {first}",
+        name,
+        AlarmDescription=description,
         AlarmActions=[Ref("AlarmTopic")],
         OKActions=[Ref("AlarmTopic")],
-        Dimensions=[MetricDimension(Name=k, Value=v) for k, v in dimensions.items()],
         **{**defaults, **properties},
+    )
+
+
+def _alarm(title: str, description: str, first: str, dimensions: dict, **properties) -> Alarm:
+    return alarm(
+        title,
+        f"{description}. First look at: {first}",
+        Dimensions=[MetricDimension(Name=k, Value=v) for k, v in dimensions.items()],
+        **properties,
     )
 
 
@@ -256,20 +255,25 @@ def widgets(y: int) -> list[dict]:
         ),
     ]
     return [
-        {
-            "type": "metric",
-            "x": 12 * (number % 2),
-            "y": y + 6 * (number // 2),
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": title,
-                "region": "${AWS::Region}",
-                "stat": stat,
-                "period": 60,
-                "view": "timeSeries",
-                "metrics": metrics,
-            },
-        }
+        metric_widget(title, metrics, 12 * (number % 2), y + 6 * (number // 2), stat)
         for number, (title, metrics, stat) in enumerate(rows)
     ]
+
+
+def metric_widget(title: str, metrics: list, x: int, y: int, stat: str = "Sum") -> dict:
+    """A dashboard graph, half the dashboard wide, of metrics at one-minute periods."""
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": "${AWS::Region}",
+            "stat": stat,
+            "period": 60,
+            "view": "timeSeries",
+            "metrics": metrics,
+        },
+    }

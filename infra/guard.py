@@ -56,40 +56,45 @@ def find_guard(repo_root: Path) -> Installed | None:
     return None
 
 
-def guard_suppressions(template: dict) -> dict[str, dict[str, str]]:
-    """Per resource, the Guard rules it suppresses and their reasons ("" where none is given)."""
+def _per_resource(template: dict, tool: str, read) -> dict[str, dict[str, str]]:
+    """Per resource, what ``read`` finds in its Metadata under ``tool``: {rule: reason}, with
+    "" where no reason is given."""
     found = {}
     for name, resource in template.get("Resources", {}).items():
-        metadata = (resource.get("Metadata") or {}).get("guard") or {}
-        reasons = metadata.get("Reasons") or {}
-        rules = metadata.get("SuppressedRules") or []
+        rules = read((resource.get("Metadata") or {}).get(tool) or {})
         if rules:
-            found[name] = {rule: str(reasons.get(rule) or "").strip() for rule in rules}
+            found[name] = {str(rule): str(reason or "").strip() for rule, reason in rules}
     return found
+
+
+def guard_suppressions(template: dict) -> dict[str, dict[str, str]]:
+    """Per resource, the Guard rules it suppresses and their reasons."""
+
+    def read(metadata: dict) -> list:
+        reasons = metadata.get("Reasons") or {}
+        return [(rule, reasons.get(rule)) for rule in metadata.get("SuppressedRules") or []]
+
+    return _per_resource(template, "guard", read)
 
 
 def checkov_skips(template: dict) -> dict[str, dict[str, str]]:
-    """Per resource, the checkov checks it skips and their reasons ("" where none is given)."""
-    found = {}
-    for name, resource in template.get("Resources", {}).items():
-        skips = ((resource.get("Metadata") or {}).get("checkov") or {}).get("skip") or []
-        if skips:
-            found[name] = {
-                str(skip.get("id")): str(skip.get("comment") or "").strip() for skip in skips
-            }
-    return found
+    """Per resource, the checkov checks it skips and their reasons."""
+
+    def read(metadata: dict) -> list:
+        return [(skip.get("id"), skip.get("comment")) for skip in metadata.get("skip") or []]
+
+    return _per_resource(template, "checkov", read)
 
 
 def cfn_lint_ignores(template: dict) -> dict[str, dict[str, str]]:
-    """Per resource, the cfn-lint rules it ignores and their reasons ("" where none is given)."""
-    found = {}
-    for name, resource in template.get("Resources", {}).items():
-        metadata = (resource.get("Metadata") or {}).get("cfn-lint") or {}
+    """Per resource, the cfn-lint rules it ignores and their reasons."""
+
+    def read(metadata: dict) -> list:
         reasons = metadata.get("reasons") or {}
-        rules = (metadata.get("config") or {}).get("ignore_checks") or []
-        if rules:
-            found[name] = {rule: str(reasons.get(rule) or "").strip() for rule in rules}
-    return found
+        ignored = (metadata.get("config") or {}).get("ignore_checks") or []
+        return [(rule, reasons.get(rule)) for rule in ignored]
+
+    return _per_resource(template, "cfn-lint", read)
 
 
 def unexplained(template: dict) -> list[str]:

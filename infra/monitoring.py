@@ -86,6 +86,7 @@ def _add_parameters(template: Template) -> None:
         ("LoadBalancerFullName", "Load balancer metric name", "ALB metric dimension"),
         ("TargetGroupFullName", "Target group metric name", "Target group metric dimension"),
         ("DbClusterId", "DB cluster", "Identifier of the Aurora cluster"),
+        ("DbInstanceIds", "DB instances", "The writer's and readers' identifiers, in order"),
         ("AutoScalingGroupName", "Auto Scaling group", "Name of the app's group"),
     ):
         add_parameter(
@@ -107,6 +108,7 @@ def _add_parameters(template: Template) -> None:
                     "LoadBalancerFullName",
                     "TargetGroupFullName",
                     "DbClusterId",
+                    "DbInstanceIds",
                     "AutoScalingGroupName",
                 ],
             ),
@@ -174,20 +176,7 @@ def _dimensions(**values: object) -> list[MetricDimension]:
     return [MetricDimension(Name=name, Value=value) for name, value in values.items()]
 
 
-def _alarm(name: str, description: str, **properties: object) -> Alarm:
-    defaults = {
-        "Period": 60,
-        "EvaluationPeriods": 5,
-        "DatapointsToAlarm": 3,
-        "TreatMissingData": "notBreaching",
-    }
-    return Alarm(
-        name,
-        AlarmDescription=description,
-        AlarmActions=[Ref("AlarmTopic")],
-        OKActions=[Ref("AlarmTopic")],
-        **{**defaults, **properties},
-    )
+_alarm = alerts.alarm
 
 
 def _metric_query(identity: str, metric: str, statistic: str = "Sum") -> dict:
@@ -331,22 +320,7 @@ def dashboard_body() -> str:
     target_group = ["TargetGroup", "${TargetGroupFullName}", *load_balancer]
     writer = ["DBClusterIdentifier", "${DbClusterId}", "Role", "WRITER"]
 
-    def widget(title: str, metrics: list, x: int, y: int, stat: str = "Sum") -> dict:
-        return {
-            "type": "metric",
-            "x": x,
-            "y": y,
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": title,
-                "region": "${AWS::Region}",
-                "stat": stat,
-                "period": 60,
-                "view": "timeSeries",
-                "metrics": metrics,
-            },
-        }
+    widget = alerts.metric_widget
 
     widgets = [
         widget(
