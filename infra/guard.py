@@ -27,6 +27,8 @@ GUARD_INSTALL_HINT = (
 )
 # cfn-guard's exit status: 0 every rule passed, 19 some rule failed; anything else is an error.
 GUARD_PASS, GUARD_FAIL = 0, 19
+# It takes a few seconds for every template; far more means it hangs.
+GUARD_TIMEOUT_SECONDS = 300
 _RESOURCE_PATH = re.compile(r"/Resources/([A-Za-z0-9]+)")
 _CONTROL = re.compile(r"\[CT\.[A-Z0-9.]+\]:[^\n]*")
 
@@ -120,9 +122,15 @@ def guard(paths: Sequence[Path], installed: Installed | None) -> GuardReport:
     command += ["-o", "json", "-z", "-S", "none"]
     for path in paths:
         command += ["-d", str(path)]
-    result = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
-        command, capture_output=True, text=True, check=False
-    )
+    try:
+        result = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
+            command, capture_output=True, text=True, check=False, timeout=GUARD_TIMEOUT_SECONDS
+        )
+    except subprocess.TimeoutExpired:
+        raise LintUnavailable(
+            f"cfn-guard did not finish in {GUARD_TIMEOUT_SECONDS} s; run it by hand to see why: "
+            + " ".join(command)
+        ) from None
     try:
         if result.returncode not in (GUARD_PASS, GUARD_FAIL):
             raise ValueError

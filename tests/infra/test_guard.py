@@ -104,3 +104,12 @@ def test_lint_without_guard_says_how_to_install_it(monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "make setup" in err and ".cfn-guard" in err
+
+
+def test_a_broken_guard_is_a_clear_error(tmp_path):
+    """cfn-guard that prints no JSON report gives one line naming its exit status."""
+    executable = tmp_path / "cfn-guard"
+    executable.write_text("#!/bin/sh\necho 'rules directory unreadable' >&2\nexit 5\n")
+    executable.chmod(0o755)
+    with pytest.raises(lint.LintUnavailable, match=r"exited 5 .*rules directory unreadable"):
+        guard.guard([tmp_path / "x.yaml"], guard.Installed(str(executable), str(tmp_path)))
