@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
+GUARD_DIR := .cfn-guard
 SYSTEM_PACKAGES := libmariadb-dev pkg-config mariadb-server mariadb-client chromium chromium-driver \
 	graphviz shellcheck curl wrk
 # pip on some machines warns about every configured local index it cannot read; hide only that.
@@ -34,7 +35,13 @@ $(CHECKOV_VENV)/.installed: tools/checkov-requirements.txt
 	@$(CHECKOV_VENV)/bin/pip install -q -r tools/checkov-requirements.txt 2>&1 | $(QUIET_PIP)
 	@touch $@
 
-setup: system-packages $(VENV)/.installed $(CHECKOV_VENV)/.installed
+# cfn-guard and the Control Tower rules, pinned in the script, from their npm package.
+$(GUARD_DIR)/.installed: tools/install-cfn-guard.sh
+	@echo "Setting up $(GUARD_DIR) (first run only)"
+	@tools/install-cfn-guard.sh $(GUARD_DIR)
+	@touch $@
+
+setup: system-packages $(VENV)/.installed $(CHECKOV_VENV)/.installed $(GUARD_DIR)/.installed
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -65,4 +72,4 @@ bench: setup
 	$(PY) -m tests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) $(GUARD_DIR) build *.egg-info
