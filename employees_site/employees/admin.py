@@ -159,6 +159,15 @@ class EmployeeAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return EmployeeChangeList
 
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        cl = (getattr(response, "context_data", None) or {}).get("cl")
+        if cl is not None and getattr(cl.paginator, "estimated", False):
+            # "Select all 9897" would present InnoDB's estimate as an exact number.
+            count = cl.paginator.approximate_count
+            response.context_data["selection_note_all"] = f"All (about {count:,}) selected"
+        return response
+
     def get_changeform_initial_data(self, request):
         """Initial values from the add URL (?name=…&joined_at=2024-01-31), each parsed as its
         field would; one that does not parse is dropped rather than handed to a widget."""

@@ -6,8 +6,10 @@ from datetime import MAXYEAR, datetime
 
 from django import template
 from django.contrib.admin.templatetags.admin_list import date_hierarchy
+from django.contrib.admin.views.main import PAGE_VAR
 from django.db.models import Min
 from django.utils import timezone
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -60,3 +62,16 @@ def _years(queryset, field: str) -> list[int]:
 
 def _year(moment) -> int:
     return timezone.localtime(moment).year if timezone.is_aware(moment) else moment.year
+
+
+@register.simple_tag
+def next_page_link(cl):
+    """A "Next" link when the changelist's page has a next one (lists whose length is estimated
+    have no last page to jump to)."""
+    page = getattr(cl.paginator, "last_page_seen", None)
+    if page is None or page.number != cl.page_num or not page.has_next():
+        return ""
+    return format_html(
+        '<a href="{}" rel="next" class="next-page">Next &rsaquo;</a> ',
+        cl.get_query_string({PAGE_VAR: cl.page_num + 1}),
+    )
