@@ -104,6 +104,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Content-Security-Policy and Permissions-Policy on every response, the health answers too.
+    "employees_site.headers.SecurityHeadersMiddleware",
     # One JSON line per request, with the request id and the database aliases used.
     "employees_site.logs.RequestLogMiddleware",
     # So the ALB's health check (Host = the instance's IP, plain HTTP) is answered before
@@ -224,7 +226,10 @@ DEMO_SUPERUSER_PASSWORD = env.get("DJANGO_SUPERUSER_PASSWORD", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "employees_site.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "employees_site.logs.RequestIdFilter"},
+        "one_line_warning": {"()": "employees_site.logs.OneLineWarning"},
+    },
     "formatters": {
         "json": {"()": "employees_site.logs.JsonFormatter"},
         "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
@@ -242,5 +247,12 @@ LOGGING = {
         # Our access line covers every request; django.request keeps only server errors.
         "django.request": {"level": "ERROR"},
         "employees_site.requests": {"level": "INFO" if PRODUCTION else "WARNING"},
+        # Scanners send foreign Host headers all day: one warning line each, no traceback, and
+        # not again through Django's own "django" logger handlers.
+        "django.security.DisallowedHost": {
+            "handlers": ["console"],
+            "filters": ["one_line_warning"],
+            "propagate": False,
+        },
     },
 }

@@ -47,12 +47,23 @@ def browser():
         f"--user-data-dir={profile}",
     ):
         options.add_argument(argument)
+    # The console log, where the browser reports what the Content-Security-Policy blocked.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     driver.implicitly_wait(5)
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def _policy_violations(browser) -> list[str]:
+    """Console messages since the last call about something the Content-Security-Policy blocked."""
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"]
+    ]
 
 
 def _submit(browser, selector, condition):
@@ -102,6 +113,10 @@ def test_operator_adds_finds_and_publishes_an_employee(browser, live_server, wai
     assert [cell.text for cell in cells] == ["Grace Hopper"]
     _submit(browser, "tbody td:first-child a", page.title_contains("Grace Hopper"))
     assert browser.find_element(By.TAG_NAME, "h2").text == "Grace Hopper"
+    # Styles from the site's stylesheet apply (the policy allows no inline style).
+    body_font = browser.find_element(By.TAG_NAME, "body").value_of_css_property("font-family")
+    assert "system-ui" in body_font
+    assert _policy_violations(browser) == []
 
 
 def test_operator_pages_an_estimated_list_to_its_last_row(
@@ -133,3 +148,4 @@ def test_operator_pages_an_estimated_list_to_its_last_row(
     expected = list(Employee.objects.order_by("name", "id").values_list("name", flat=True))
     assert seen == expected
     assert len(seen) == 130
+    assert _policy_violations(browser) == []
