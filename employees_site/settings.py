@@ -244,6 +244,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "INFO" if PRODUCTION else "WARNING"},
     "loggers": {
+        # Django's own handlers off (its console handler repeated in development what the root
+        # handler prints); its records reach the root handler like everyone's.
+        "django": {"level": "INFO" if PRODUCTION else "WARNING"},
+        # runserver's request lines (development only), one each.
+        "django.server": {"level": "INFO", "handlers": ["console"], "propagate": False},
         # Our access line covers every request; django.request keeps only server errors.
         "django.request": {"level": "ERROR"},
         "employees_site.requests": {"level": "INFO" if PRODUCTION else "WARNING"},

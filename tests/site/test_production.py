@@ -58,21 +58,18 @@ class Gunicorn:
     def __init__(self, env, log: Path):
         self.port = free_port()
         self.log = log
-        with open(log, "wb") as out:
-            self.process = process.start(
-                [
-                    *(sys.executable, "-m", "gunicorn", "-c", "employees_site/gunicorn.conf.py"),
-                    *("--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "2"),
-                ],
-                ready=self._healthy,
-                name="gunicorn",
-                timeout=30,
-                diagnose=lambda: f":\n{log.read_text()}",
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        self.process = process.start_logged(
+            [
+                *(sys.executable, "-m", "gunicorn", "-c", "employees_site/gunicorn.conf.py"),
+                *("--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "2"),
+            ],
+            log,
+            ready=self._healthy,
+            name="gunicorn",
+            timeout=30,
+            cwd=ROOT,
+            env=env,
+        )
 
     def _healthy(self) -> bool:
         try:
