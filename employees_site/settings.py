@@ -9,6 +9,7 @@ which takes user and password from the secret ``DB_SECRET_ID``.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -100,6 +101,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "employees_site.employees",
 ]
 
@@ -120,7 +122,28 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# -- login throttling (django-axes; see employees_site/lockout.py) ----------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "employees_site.lockout.WriterDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Each on its own: one username tried from many addresses, or one address trying many names.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "employees_site.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "employees_site.lockout.client_ip"
+# In production every request comes through the ALB, which appends the client's address to
+# X-Forwarded-For; locally there is no proxy and REMOTE_ADDR is the client.
+BEHIND_LOAD_BALANCER = PRODUCTION
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "employees_site.urls"
 WSGI_APPLICATION = "employees_site.wsgi.application"
