@@ -36,6 +36,7 @@ def replica_lag(request):
     return request.getfixturevalue("mariadb_pair").lag
 
 
+@pytest.mark.drill
 def test_five_failures_for_a_username_lock_it_out_while_the_reader_lags(operator, replica_lag):
     """The fifth failure and any later try, even with the right password and from another
     address, get a 429 page;
