@@ -7,23 +7,31 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
-SYSTEM_PACKAGES := libmariadb-dev pkg-config mariadb-server mariadb-client chromium chromium-driver \
-	graphviz shellcheck curl wrk
-# pip on some machines warns about every configured local index it cannot read; hide only that.
-QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
+GUARD_DIR := .cfn-guard
+PORT ?= 8000
+# What the site needs to build its MySQL client; the rest only the tests and benchmarks use.
+RUN_PACKAGES := libmariadb-dev pkg-config
+TEST_PACKAGES := mariadb-server mariadb-client chromium chromium-driver graphviz shellcheck curl wrk
+# pip's output goes to a log, shown only when the install fails: a first run prints a few lines,
+# not setuptools' and pip's notices.
+PIP_LOG = $(1)/pip.log
+QUIET_PIP = > $(call PIP_LOG,$(1)) 2>&1 || { cat $(call PIP_LOG,$(1)); exit 1; }
 
-.PHONY: run test bench setup system-packages lint clean
+.PHONY: run test bench setup run-packages system-packages lint clean
 
-system-packages:
-	@tools/system-packages.sh $(SYSTEM_PACKAGES)
+run-packages:
+	@tools/system-packages.sh $(RUN_PACKAGES)
+
+system-packages: run-packages
+	@tools/system-packages.sh $(TEST_PACKAGES)
 
 # The venv is rebuilt only when the dependencies change, so a second run skips it.
-$(VENV)/.installed: setup.cfg pyproject.toml | system-packages
+$(VENV)/.installed: setup.cfg pyproject.toml | run-packages
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "error: Python 3.11+ is needed (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
-	@echo "Setting up $(VENV) (first run only)"
+	@echo "Setting up $(VENV) (first run only, about a minute)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip 2>&1 | $(QUIET_PIP)
-	@$(PY) -m pip install -q -e '.[test,lint,bench]' 2>&1 | $(QUIET_PIP)
+	@$(PY) -m pip install -q --upgrade pip $(call QUIET_PIP,$(VENV))
+	@$(PY) -m pip install -q -e '.[test,lint,bench]' $(call QUIET_PIP,$(VENV))
 	@touch $@
 
 # checkov pins its own boto3 and friends: it lives in a venv of its own so that it never
@@ -31,10 +39,16 @@ $(VENV)/.installed: setup.cfg pyproject.toml | system-packages
 $(CHECKOV_VENV)/.installed: tools/checkov-requirements.txt
 	@echo "Setting up $(CHECKOV_VENV) (first run only)"
 	@$(PYTHON) -m venv $(CHECKOV_VENV)
-	@$(CHECKOV_VENV)/bin/pip install -q -r tools/checkov-requirements.txt 2>&1 | $(QUIET_PIP)
+	@$(CHECKOV_VENV)/bin/pip install -q -r tools/checkov-requirements.txt $(call QUIET_PIP,$(CHECKOV_VENV))
 	@touch $@
 
-setup: system-packages $(VENV)/.installed $(CHECKOV_VENV)/.installed
+# cfn-guard and the Control Tower rules, pinned in the script, from their npm package.
+$(GUARD_DIR)/.installed: tools/install-cfn-guard.sh
+	@echo "Setting up $(GUARD_DIR) (first run only)"
+	@tools/install-cfn-guard.sh $(GUARD_DIR)
+	@touch $@
+
+setup: system-packages $(VENV)/.installed $(CHECKOV_VENV)/.installed $(GUARD_DIR)/.installed
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -48,16 +62,15 @@ test: lint
 	$(VENV)/bin/pytest
 	TEST_DB=sqlite $(VENV)/bin/pytest tests/site
 
-# The templates built and linted, then the site on the embedded default: one SQLite file for both
-# aliases, a demo superuser, a few hundred employees.
-run: setup
-	$(PY) -m infra build
-	$(PY) -m infra lint
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py ensure_superuser
-	$(PY) manage.py seed_employees --count 300 --seed 1 --if-empty
-	@echo "Serving http://127.0.0.1:8000/ (admin at /admin/, user admin); Ctrl-C stops it."
-	$(PY) manage.py runserver 127.0.0.1:8000
+# The site on the embedded default: one SQLite file for both aliases, a demo superuser, a few
+# hundred employees. It neither builds nor lints the CloudFormation templates: they are
+# committed, and make test checks that they are current and lints them (cfn-lint, checkov,
+# cfn-guard), so serving never waits for a scanner.
+run: run-packages $(VENV)/.installed
+	@$(PY) manage.py migrate --noinput -v 0
+	@$(PY) manage.py ensure_superuser
+	@$(PY) manage.py seed_employees --count 300 --seed 1 --if-empty
+	@$(PY) manage.py serve 127.0.0.1:$(PORT)
 
 # Benchmarks on their own MariaDB pair (23306/23307), a million rows loaded once and kept; writes
 # bench-results.json and BENCHMARKS.md. BENCH_ARGS, e.g. --commit HEAD (a clean export), --fresh.
@@ -65,4 +78,4 @@ bench: setup
 	$(PY) -m tests.bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build *.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) $(GUARD_DIR) build *.egg-info

@@ -14,6 +14,8 @@ import logging
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
 
 from .db import identity
 from .db.errors import CONNECT_ERRORS, cause
@@ -101,6 +103,11 @@ ENDPOINTS = {"/healthz": healthz, "/readyz": readyz}
 class HealthCheckMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
+        # The health answers skip the rest of the chain; these add the headers it would have.
+        self.header_middleware = [
+            SecurityMiddleware(get_response),
+            XFrameOptionsMiddleware(get_response),
+        ]
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         endpoint = ENDPOINTS.get(request.path_info)
@@ -111,4 +118,7 @@ class HealthCheckMiddleware:
         # adds X-Forwarded-For to every request it forwards (its own health checks carry none).
         if endpoint is readyz and "X-Forwarded-For" in request.headers:
             return self.get_response(request)
-        return endpoint()
+        response = endpoint()
+        for middleware in self.header_middleware:
+            response = middleware.process_response(request, response)
+        return response

@@ -28,6 +28,17 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class OneLineWarning(logging.Filter):
+    """Turns a record into a warning without its traceback: for expected, client-caused errors
+    (a foreign Host header) that Django logs as errors with the exception attached."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and any extras."""
 

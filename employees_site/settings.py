@@ -10,6 +10,7 @@ which takes user and password from the secret ``DB_SECRET_ID`` (the application 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -101,10 +102,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "employees_site.employees",
 ]
 
 MIDDLEWARE = [
+    # Content-Security-Policy and Permissions-Policy on every response, the health answers too.
+    "employees_site.headers.SecurityHeadersMiddleware",
     # One JSON line per request, with the request id and the database aliases used.
     "employees_site.logs.RequestLogMiddleware",
     # So the ALB's health check (Host = the instance's IP, plain HTTP) is answered before
@@ -119,7 +123,28 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# -- login throttling (django-axes; see employees_site/lockout.py) ----------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "employees_site.lockout.WriterDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Each on its own: one username tried from many addresses, or one address trying many names.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "employees_site.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "employees_site.lockout.client_ip"
+# In production every request comes through the ALB, which appends the client's address to
+# X-Forwarded-For; locally there is no proxy and REMOTE_ADDR is the client.
+BEHIND_LOAD_BALANCER = PRODUCTION
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "employees_site.urls"
 WSGI_APPLICATION = "employees_site.wsgi.application"
@@ -227,7 +252,10 @@ DEMO_SUPERUSER_PASSWORD = env.get("DJANGO_SUPERUSER_PASSWORD", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "employees_site.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "employees_site.logs.RequestIdFilter"},
+        "one_line_warning": {"()": "employees_site.logs.OneLineWarning"},
+    },
     "formatters": {
         "json": {"()": "employees_site.logs.JsonFormatter"},
         "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
@@ -242,8 +270,20 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "INFO" if PRODUCTION else "WARNING"},
     "loggers": {
+        # Django's own handlers off (its console handler repeated in development what the root
+        # handler prints); its records reach the root handler like everyone's.
+        "django": {"level": "INFO" if PRODUCTION else "WARNING"},
+        # runserver's request lines (development only), one each.
+        "django.server": {"level": "INFO", "handlers": ["console"], "propagate": False},
         # Our access line covers every request; django.request keeps only server errors.
         "django.request": {"level": "ERROR"},
         "employees_site.requests": {"level": "INFO" if PRODUCTION else "WARNING"},
+        # Scanners send foreign Host headers all day: one warning line each, no traceback, and
+        # not again through Django's own "django" logger handlers.
+        "django.security.DisallowedHost": {
+            "handlers": ["console"],
+            "filters": ["one_line_warning"],
+            "propagate": False,
+        },
     },
 }

@@ -6,5 +6,8 @@ urlpatterns = [
     path("", include("employees_site.employees.urls")),
 ]
 
-# Database outages raised outside a view still answer 503, not 500 (see the middleware).
-handler500 = "employees_site.db.middleware.server_error"
+# JSON under /api/, the site's layout elsewhere; a database outage raised outside a view still
+# answers 503, not 500 (see the database middleware).
+handler400 = "employees_site.errors.bad_request"
+handler404 = "employees_site.errors.page_not_found"
+handler500 = "employees_site.errors.server_error"

@@ -37,7 +37,6 @@ from troposphere.autoscaling import (
 from troposphere.autoscaling import Tags as AsgTags
 from troposphere.ec2 import LaunchTemplate
 from troposphere.iam import InstanceProfile, Policy, Role
-from troposphere.logs import LogGroup
 from troposphere.policies import (
     AutoScalingCreationPolicy,
     AutoScalingRollingUpdate,
@@ -50,10 +49,16 @@ from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from . import rotation
 from .common import (
+    LOG_RETENTION,
+    LOGS_GROUP,
+    account_grants_via,
     account_uses_key_via,
+    add_log_retention,
     add_parameter,
     from_properties,
+    guard_suppress,
     key_admin_statement,
+    log_group,
     logs_key_statement,
     new_template,
     rotating_key,
@@ -230,16 +235,7 @@ def _add_parameters(template: Template) -> None:
         MinValue=20,
         MaxValue=90,
     )
-    add_parameter(
-        template,
-        "AppLogRetentionDays",
-        label="App log retention (days)",
-        description="Days CloudWatch Logs keeps the app and gunicorn logs.",
-        constraint_description="must be a retention period CloudWatch Logs accepts, in days",
-        Type="Number",
-        Default=90,
-        AllowedValues=[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731],
-    )
+    add_log_retention(template)
     set_parameter_groups(
         template,
         [
@@ -253,10 +249,10 @@ def _add_parameters(template: Template) -> None:
                     "AppMaxSize",
                     "RequestsPerTarget",
                     "AppCpuTarget",
-                    "AppLogRetentionDays",
                     "AppDbPasswordRotationDays",
                 ],
             ),
+            (LOGS_GROUP, [LOG_RETENTION]),
             (
                 "App wiring",
                 [
@@ -347,8 +343,9 @@ def _key_policy() -> PolicyDocument:
             account_uses_key_via(
                 "AccountUsesKeyThroughSecretsManager",
                 ("secretsmanager",),
-                [kms.CreateGrant, kms.Decrypt, kms.DescribeKey, kms.Encrypt, kms.GenerateDataKey],
+                [kms.Decrypt, kms.DescribeKey, kms.Encrypt, kms.GenerateDataKey],
             ),
+            account_grants_via("SecretsManagerGrantsForItsResources", ("secretsmanager",)),
         ],
     )
 
@@ -375,13 +372,7 @@ def _add_key_secret_and_logs(template: Template) -> None:
     )
     for name in ("AppLogGroup", "GunicornLogGroup"):
         template.add_resource(
-            LogGroup(
-                name,
-                KmsKeyId=GetAtt("AppKey", "Arn"),
-                RetentionInDays=Ref("AppLogRetentionDays"),
-                DeletionPolicy="Delete",
-                UpdateReplacePolicy="Delete",
-            )
+            log_group(name, "AppKey", DeletionPolicy="Delete", UpdateReplacePolicy="Delete")
         )
 
 
@@ -593,6 +584,10 @@ def _add_launch_template(template: Template, params: AppParams) -> None:
                     ],
                 }
             },
+            Metadata=guard_suppress(
+                "ec2_launch_template_nitro_instance_type_check",
+                "InstanceType is a parameter whose allowed values are all Nitro types",
+            ),
         )
     )
 
@@ -602,6 +597,13 @@ def _add_group(template: Template, params: AppParams) -> None:
     group = AutoScalingGroup(
         "AutoScalingGroup",
         VPCZoneIdentifier=Ref("PrivateSubnetIds"),
+        Metadata=guard_suppress(
+            "autoscaling_multiple_az_check",
+            "VPCZoneIdentifier is a parameter: the root passes the private subnets of 2 or 3 AZs",
+            "autoscaling_mixed_instances_policy_multiple_instance_types_check",
+            "One instance type (the InstanceType parameter), sized for the site; the group "
+            "spreads over 2 or 3 AZs for availability",
+        ),
         LaunchTemplate=LaunchTemplateSpecification(
             LaunchTemplateId=Ref("LaunchTemplate"),
             Version=GetAtt("LaunchTemplate", "LatestVersionNumber"),

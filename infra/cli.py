@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import build as builder
-from . import docs, lint, root, update_path
+from . import docs, guard, lint, root, update_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "templates_out"
@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "lint",
-        help="run cfn-lint, checkov and the update-path check on the built templates",
+        help="run cfn-lint, checkov, cfn-guard and the update-path check on the built templates",
     )
     check.add_argument("--out", type=Path, default=DEFAULT_OUT, help="templates directory")
     return parser
@@ -235,6 +235,9 @@ def _lint(options: argparse.Namespace) -> int:
     executable = lint.find_checkov(REPO_ROOT)
     if executable is None:
         raise lint.LintUnavailable(f"checkov is not installed: {lint.CHECKOV_INSTALL_HINT}")
+    installed = guard.find_guard(REPO_ROOT)
+    if installed is None:
+        raise lint.LintUnavailable(f"cfn-guard is not installed: {guard.GUARD_INSTALL_HINT}")
     started = time.monotonic()
     findings = lint.cfn_lint(paths)
     root_path = out / f"root{builder.SUFFIX}"
@@ -244,13 +247,18 @@ def _lint(options: argparse.Namespace) -> int:
     findings += [finding for path in paths for finding in update_path.check_file(path, schemas)]
     report = lint.checkov(paths, executable)
     findings += report.findings
+    guarded = guard.guard(paths, installed)
+    findings += guarded.findings
     for finding in findings:
         print(finding)
     for skip in report.skipped:
         print(f"checkov skipped (reason in the template): {skip}")
+    for suppressed in guarded.suppressed:
+        print(f"cfn-guard suppressed (reason in the template): {suppressed}")
     seconds = time.monotonic() - started
     print(
         f"lint: {len(paths)} templates, {len(findings)} findings "
-        f"(checkov: {report.passed} passed, {len(report.skipped)} skipped) in {seconds:.1f}s"
+        f"(checkov: {report.passed} passed, {len(report.skipped)} skipped; "
+        f"cfn-guard: {len(guarded.suppressed)} suppressed) in {seconds:.1f}s"
     )
     return EXIT_FINDINGS if findings else EXIT_OK

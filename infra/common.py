@@ -5,11 +5,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from awacs import kms
-from awacs.aws import Allow, ArnLike, Condition, Principal, Statement, StringEquals
-from troposphere import AWSHelperFn, Parameter, Ref, Sub, Template
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    Bool,
+    BoolIfExists,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from troposphere import AWSHelperFn, GetAtt, Parameter, Ref, Select, Split, Sub, Template
 from troposphere.kms import Key
+from troposphere.logs import LogGroup
 
 INTERFACE = "AWS::CloudFormation::Interface"
+# One retention for every log group of every stack: the root passes its value to each child.
+LOG_RETENTION = "LogRetentionDays"
+LOGS_GROUP = "Logs"
+# The periods CloudWatch Logs accepts: a year or more first; shorter ones say so in the list.
+YEAR_OR_MORE_DAYS = (365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+SHORTER_DAYS = (180, 150, 120, 90, 60, 30, 14, 7, 5, 3, 1)
 
 
 def add_parameter(
@@ -45,6 +63,45 @@ def set_parameter_groups(template: Template, groups: Sequence[tuple[str, Sequenc
     interface["ParameterGroups"] = [
         {"Label": {"default": label}, "Parameters": list(names)} for label, names in groups
     ]
+
+
+def add_log_retention(template: Template) -> None:
+    """Declare the LogRetentionDays parameter (identical in every stack that has log groups)."""
+    add_parameter(
+        template,
+        LOG_RETENTION,
+        label="Log retention (days)",
+        description=(
+            "Days CloudWatch Logs keeps every log group of the stack: a year or more; values "
+            "shorter than a year are offered for try-outs and say so."
+        ),
+        constraint_description="must be one of the listed CloudWatch Logs retention periods",
+        Type="String",
+        Default=str(YEAR_OR_MORE_DAYS[0]),
+        AllowedValues=[str(days) for days in YEAR_OR_MORE_DAYS]
+        + [f"{days} (shorter than a year)" for days in SHORTER_DAYS],
+    )
+
+
+def group_log_retention(template: Template) -> None:
+    """Put LogRetentionDays in the console's Logs group, after the stack's other groups."""
+    set_parameter_groups(template, [*parameter_groups(template), (LOGS_GROUP, [LOG_RETENTION])])
+
+
+def log_group(title: str, key: str, **attributes: object) -> LogGroup:
+    """A log group encrypted with the stack's key ``key``, kept for LogRetentionDays."""
+    return LogGroup(
+        title,
+        KmsKeyId=GetAtt(key, "Arn"),
+        # The number of days is the parameter value's first word.
+        RetentionInDays=Select(0, Split(" ", Ref(LOG_RETENTION))),
+        Metadata=guard_suppress(
+            "cloudwatch_log_group_retention_period_check",
+            "Retention is the LogRetentionDays parameter: a year or more unless a value the "
+            "console marks as shorter is chosen",
+        ),
+        **attributes,
+    )
 
 
 def parameter_groups(template: Template) -> list[tuple[str, list[str]]]:
@@ -109,11 +166,43 @@ def rotating_key(title: str, description: str, policy: object, *, retain: bool, 
         Description=Sub(description),
         EnableKeyRotation=True,
         PendingWindowInDays=30,
-        KeyPolicy=policy,
+        KeyPolicy=PolicyDocument(
+            Version=policy.Version, Statement=[*policy.Statement, _deny_grants_outside_aws()]
+        ),
         DeletionPolicy=kept,
         UpdateReplacePolicy=kept,
         **extra,
     )
+
+
+def _deny_grants_outside_aws() -> Statement:
+    """Key policy statement: a grant is created only for an AWS resource or by an AWS service.
+
+    Grants delegate the key's use; one created by hand would outlive any IAM policy change.
+    The form AWS Control Tower's CT.KMS.PR.3 asks for.
+    """
+    return Statement(
+        Sid="DenyGrantsOutsideAwsServices",
+        Effect=Deny,
+        Principal=Principal("AWS", "*"),
+        Action=[kms.CreateGrant],
+        Resource=["*"],
+        Condition=Condition(
+            BoolIfExists(
+                {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+            )
+        ),
+    )
+
+
+def account_grants_via(sid: str, services: Sequence[str]) -> Statement:
+    """Key policy statement: as ``account_uses_key_via``, kms:CreateGrant, and only for grants
+    that an AWS service creates for its resources (an encrypted volume, cluster or secret)."""
+    statement = account_uses_key_via(sid, services, [kms.CreateGrant])
+    statement.Condition = Condition(
+        [*statement.Condition.conditions, Bool("kms:GrantIsForAWSResource", "true")]
+    )
+    return statement
 
 
 def account_uses_key_via(sid: str, services: Sequence[str], actions: list) -> Statement:
@@ -156,7 +245,8 @@ def logs_key_statement() -> Statement:
             kms.Decrypt,
             kms.DescribeKey,
             kms.Encrypt,
-            kms.GenerateDataKey,
+            # As in AWS's documented key policy for CloudWatch Logs.
+            kms.Action("GenerateDataKey*"),
             kms.ReEncryptFrom,
             kms.ReEncryptTo,
         ],
@@ -172,10 +262,38 @@ def logs_key_statement() -> Statement:
 
 def checkov_skip(*checks: str) -> dict:
     """Resource Metadata that skips checkov checks: pairs of (check id, one-line reason)."""
-    if len(checks) % 2 or not all(checks):
-        raise ValueError(f"checkov_skip takes (check id, reason) pairs, got {checks!r}")
-    pairs = zip(checks[::2], checks[1::2], strict=True)
+    pairs = _reasoned("checkov_skip", "check id", checks)
     return {"checkov": {"skip": [{"id": check, "comment": reason} for check, reason in pairs]}}
+
+
+def guard_suppress(*rules: str) -> dict:
+    """Resource Metadata that suppresses cfn-guard rules: pairs of (rule name, one-line reason).
+
+    ``SuppressedRules`` is the list of rule names that Guard rule sets conventionally read;
+    ``Reasons`` says why for each, since that list has no room for it.
+    """
+    pairs = _reasoned("guard_suppress", "rule name", rules)
+    return {"guard": {"SuppressedRules": [rule for rule, _ in pairs], "Reasons": dict(pairs)}}
+
+
+def cfn_lint_ignore(*rules: str) -> dict:
+    """Resource Metadata that makes cfn-lint ignore rules: pairs of (rule id, one-line reason).
+
+    cfn-lint reads ``config: ignore_checks``; ``reasons`` is ours (cfn-lint leaves it alone).
+    """
+    pairs = _reasoned("cfn_lint_ignore", "rule id", rules)
+    return {
+        "cfn-lint": {
+            "config": {"ignore_checks": [rule for rule, _ in pairs]},
+            "reasons": dict(pairs),
+        }
+    }
+
+
+def _reasoned(caller: str, what: str, items: Sequence[str]) -> list[tuple[str, str]]:
+    if len(items) % 2 or not all(items):
+        raise ValueError(f"{caller} takes ({what}, reason) pairs, got {tuple(items)!r}")
+    return list(zip(items[::2], items[1::2], strict=True))
 
 
 def from_properties(kind: type, title: str, properties: dict, **attributes: object) -> object:

@@ -34,10 +34,12 @@ from troposphere import (
     GetAtt,
     GetAZs,
     If,
+    Join,
     Or,
     Output,
     Ref,
     Select,
+    Split,
     Sub,
     Tags,
     Template,
@@ -59,9 +61,14 @@ from troposphere.rds import (
 from troposphere.secretsmanager import GenerateSecretString, Secret
 
 from .common import (
+    account_grants_via,
     account_uses_key_via,
+    add_log_retention,
     add_parameter,
+    group_log_retention,
+    guard_suppress,
     key_admin_statement,
+    log_group,
     logs_key_statement,
     new_template,
     rotating_key,
@@ -69,6 +76,11 @@ from .common import (
 )
 from .database_cleanup import add_reader_cleanup
 from .security import DB_PORT
+
+# The logs the cluster exports to CloudWatch Logs. Not the general log: it records every
+# statement, costs more than it tells, and the audit log covers connections, grants and DDL.
+LOG_EXPORTS = ("audit", "error", "slowquery")
+AUDIT_EVENTS = "CONNECT,QUERY_DCL,QUERY_DDL"
 
 # Output names: the root wires these into the app and monitoring stacks and its own outputs.
 WRITER_ENDPOINT = "WriterEndpoint"
@@ -80,6 +92,7 @@ DB_MASTER_SECRET_ARN = "DbMasterSecretArn"  # noqa: S105 (an output name: the ma
 DB_KMS_KEY_ARN = "DbKmsKeyArn"
 DB_SECURITY_GROUP_ID = "DbSecurityGroupId"
 DB_CLUSTER_ID = "DbClusterId"
+DB_INSTANCE_IDS = "DbInstanceIds"
 
 ENGINE = "aurora-mysql"
 PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"
@@ -189,19 +202,7 @@ def _add_parameters(template: Template) -> None:
         Default=INSTANCE_CLASSES[0],
         AllowedValues=list(INSTANCE_CLASSES),
     )
-    add_parameter(
-        template,
-        "DbReaderCount",
-        label="Readers",
-        description=(
-            "Reader instances besides the writer, spread over the AZs. 0 leaves no failover "
-            "target: the reader endpoint then serves from the writer."
-        ),
-        constraint_description=f"must be a whole number from 0 to {MAX_READERS}",
-        Type="String",
-        Default="1",
-        AllowedValues=[str(count) for count in range(MAX_READERS + 1)],
-    )
+    add_reader_count(template)
     add_parameter(
         template,
         "DbBackupRetentionDays",
@@ -291,9 +292,31 @@ def _add_parameters(template: Template) -> None:
     )
 
 
+def add_reader_count(template: Template) -> None:
+    """The DbReaderCount parameter; a stack that declares it too gets the root's one value."""
+    add_parameter(
+        template,
+        "DbReaderCount",
+        label="Readers",
+        description=(
+            "Reader instances besides the writer, spread over the AZs. 0 leaves no failover "
+            "target: the reader endpoint then serves from the writer."
+        ),
+        constraint_description=f"must be a whole number from 0 to {MAX_READERS}",
+        Type="String",
+        Default="1",
+        AllowedValues=[str(count) for count in range(MAX_READERS + 1)],
+    )
+
+
 def _add_conditions(template: Template) -> None:
     template.add_condition(THREE_AZS, Equals(Ref("AzCount"), "3"))
     template.add_condition(READER_AUTO_SCALING, Equals(Ref("DbReaderAutoScaling"), "Enabled"))
+    add_reader_conditions(template)
+
+
+def add_reader_conditions(template: Template) -> None:
+    """The HasReader<n> conditions of DbReaderCount (for any stack that declares it)."""
     # Reader n exists when the count is n or more. A mapping row per count says which readers
     # exist: one independent Fn::Equals per reader keeps cfn-lint's condition solver fast
     # (Equals on the count itself made it weigh every combination of 16 values).
@@ -354,7 +377,6 @@ def _min_not_above_max() -> object:
 
 
 _KEY_ACTIONS = [
-    kms.CreateGrant,
     kms.Decrypt,
     kms.DescribeKey,
     kms.Encrypt,
@@ -387,9 +409,12 @@ def _key_policy() -> PolicyDocument:
             key_admin_statement(),
             logs_key_statement(),
             # On behalf of RDS (storage, Performance Insights) and Secrets Manager (the master
-            # secret and the application user's) only.
+            # secret and the application user's) only; grants only for their own resources.
             account_uses_key_via("AccountUsesKeyThroughRds", ("rds",), _KEY_ACTIONS),
             secrets,
+            account_grants_via(
+                "RdsAndSecretsManagerGrantForTheirResources", ("rds", "secretsmanager")
+            ),
         ],
     )
 
@@ -446,7 +471,9 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
     template.add_resource(
         DBClusterParameterGroup(
             "DbClusterParameterGroup",
-            Description=Sub("TLS-only Aurora MySQL 3 with the slow query log, ${AWS::StackName}"),
+            Description=Sub(
+                "TLS-only Aurora MySQL 3 with the slow query and audit logs, ${AWS::StackName}"
+            ),
             Family=PARAMETER_GROUP_FAMILY,
             Parameters={
                 "require_secure_transport": "ON",
@@ -454,6 +481,8 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
                 "long_query_time": "1",
                 # FILE: the log export to CloudWatch Logs reads the log files.
                 "log_output": "FILE",
+                "server_audit_logging": "1",
+                "server_audit_events": AUDIT_EVENTS,
             },
         )
     )
@@ -461,6 +490,9 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
     template.add_resource(
         DBCluster(
             "DbCluster",
+            DBClusterIdentifier=_cluster_identifier(),
+            # RDS would create missing log groups itself, unencrypted and kept forever.
+            DependsOn=[_log_group_id(kind) for kind in LOG_EXPORTS],
             Engine=ENGINE,
             EngineVersion=params.engine_version,
             # Fail rather than slip into paid RDS Extended Support when the version ages out.
@@ -479,8 +511,18 @@ def _add_cluster(template: Template, params: DatabaseParams) -> None:
             BackupRetentionPeriod=Ref("DbBackupRetentionDays"),
             DeletionProtection=Ref("DbDeletionProtection"),
             CopyTagsToSnapshot=True,
-            EnableCloudwatchLogsExports=["error", "slowquery"],
+            EnableCloudwatchLogsExports=list(LOG_EXPORTS),
             Tags=Tags(Name=Sub("${AWS::StackName}-db")),
+            Metadata=guard_suppress(
+                "rds_cluster_logging_enabled_check",
+                "Exports the audit, error and slow-query logs; not the general log of every "
+                "statement, whose cost would outweigh what the audit log does not already say",
+                "rds_cluster_deletion_protection_enabled_check",
+                "DeletionProtection is the DbDeletionProtection parameter, which Guard cannot read",
+                "aurora_cluster_backtracking_enabled_check",
+                "Point-in-time restore from the backups recovers data; backtrack would rewind the "
+                "whole cluster in place and bill every change record it keeps",
+            ),
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",
         )
@@ -512,6 +554,35 @@ def _add_app_user_secret(template: Template) -> None:
     )
 
 
+def _cluster_identifier() -> Sub:
+    """The cluster's identifier, known before the cluster exists so its log groups can be made
+    first: unique per stack (the stack ID's UUID) and lower case, as RDS stores identifiers."""
+    return Sub("db-${Id}", Id=Select(2, Split("/", Ref("AWS::StackId"))))
+
+
+def _log_group_id(kind: str) -> str:
+    return f"DbLogGroup{kind.capitalize()}"
+
+
+def _add_log_groups(template: Template) -> None:
+    """The log groups the cluster exports to, at the names RDS writes to, under the stack's
+    key. Retained like the snapshot: the audit trail outlives the cluster."""
+    add_log_retention(template)
+    group_log_retention(template)
+    for kind in LOG_EXPORTS:
+        template.add_resource(
+            log_group(
+                _log_group_id(kind),
+                "DbKey",
+                LogGroupName=Sub(
+                    f"/aws/rds/cluster/${{ClusterId}}/{kind}", ClusterId=_cluster_identifier()
+                ),
+                DeletionPolicy="Retain",
+                UpdateReplacePolicy="Retain",
+            )
+        )
+
+
 def _az(index: int) -> object:
     """The AZ of instance ``index`` (0 = writer): round robin over the stack's AZs."""
     if index % MAX_AZS == index % 2:
@@ -530,6 +601,10 @@ def _instance(name: str, index: int, params: DatabaseParams, **extra: object) ->
         # 3.10 is an LTS release: AWS advises against automatic minor upgrades, which would
         # move it off the LTS (3.10.0 release notes). LTS patches are applied deliberately.
         AutoMinorVersionUpgrade=False,
+        Metadata=guard_suppress(
+            "rds_instance_automatic_minor_version_upgrade_enabled_check",
+            "An LTS release: automatic minor upgrades would move it off the LTS",
+        ),
         EnablePerformanceInsights=True,
         PerformanceInsightsKMSKeyId=GetAtt("DbKey", "Arn"),
         PerformanceInsightsRetentionPeriod=params.performance_insights_days,
@@ -624,6 +699,20 @@ def _add_outputs(template: Template, params: DatabaseParams) -> None:
         (DB_KMS_KEY_ARN, "ARN of the KMS key of storage and secret", GetAtt("DbKey", "Arn")),
         (DB_SECURITY_GROUP_ID, "ID of the cluster's security group", Ref(DB_SECURITY_GROUP_ID)),
         (DB_CLUSTER_ID, "Identifier of the DB cluster (for alarms)", Ref("DbCluster")),
+        (
+            DB_INSTANCE_IDS,
+            "Identifiers of the writer and readers the stack made, in order, comma-separated",
+            Join(
+                ",",
+                [
+                    Ref("WriterInstance"),
+                    *(
+                        If(reader_condition(i), Ref(f"ReaderInstance{i}"), Ref("AWS::NoValue"))
+                        for i in range(1, MAX_READERS + 1)
+                    ),
+                ],
+            ),
+        ),
     ):
         template.add_output(Output(name, Description=description, Value=value))
 
@@ -639,12 +728,11 @@ def build(params: DatabaseParams) -> Template:
     _add_rules(template)
     _add_key(template)
     _add_monitoring_role(template)
+    _add_log_groups(template)
     _add_cluster(template, params)
     _add_app_user_secret(template)
     _add_instances(template, params)
     _add_auto_scaling(template)
-    add_reader_cleanup(
-        template, key_arn=GetAtt("DbKey", "Arn"), cluster="DbCluster", switch="DbReaderAutoScaling"
-    )
+    add_reader_cleanup(template, key="DbKey", cluster="DbCluster", switch="DbReaderAutoScaling")
     _add_outputs(template, params)
     return template

@@ -19,9 +19,8 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.awslambda import Code, Function, LoggingConfig
 from troposphere.cloudformation import CustomResource
 from troposphere.iam import Policy, Role
-from troposphere.logs import LogGroup
 
-from .common import checkov_skip
+from .common import checkov_skip, guard_suppress, log_group
 
 HANDLER_SOURCE = Path(__file__).parent / "handlers" / "reader_cleanup.py"
 # CloudFormation's limit for inline Lambda code (AWS::Lambda::Function Code.ZipFile).
@@ -29,7 +28,6 @@ ZIP_FILE_LIMIT = 4096
 # Deleting an Aurora instance takes minutes; the handler replies 30 s before this, and
 # CloudFormation gives up a minute after it (ServiceTimeout) instead of its one-hour default.
 TIMEOUT_SECONDS = 900
-LOG_RETENTION_DAYS = 90
 AUTO_SCALED_PREFIX = "application-autoscaling-"
 
 
@@ -90,16 +88,13 @@ def _policy() -> PolicyDocument:
     )
 
 
-def add_reader_cleanup(template: Template, *, key_arn: object, cluster: str, switch: str) -> None:
+def add_reader_cleanup(template: Template, *, key: str, cluster: str, switch: str) -> None:
     """Add the clean-up of ``cluster``'s auto-scaled readers, driven by parameter ``switch``;
-    its logs are encrypted with ``key_arn`` (a key whose policy lets CloudWatch Logs use it)."""
+    its logs are encrypted with the stack's key ``key`` (whose policy lets CloudWatch Logs use
+    it) and kept for LogRetentionDays."""
     template.add_resource(
-        LogGroup(
-            "ReaderCleanupLogGroup",
-            RetentionInDays=LOG_RETENTION_DAYS,
-            KmsKeyId=key_arn,
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
+        log_group(
+            "ReaderCleanupLogGroup", key, DeletionPolicy="Delete", UpdateReplacePolicy="Delete"
         )
     )
     template.add_resource(
@@ -138,6 +133,11 @@ def add_reader_cleanup(template: Template, *, key_arn: object, cluster: str, swi
                 "Called by CloudFormation, which gets every failure back as FAILED",
                 "CKV_AWS_115",
                 "Runs once per stack operation; a reservation would shrink the account's pool",
+            )
+            | guard_suppress(
+                "lambda_inside_vpc_check",
+                "Outside the VPC by design: it only calls the RDS and Auto Scaling APIs, which "
+                "the isolated subnets cannot reach",
             ),
         )
     )

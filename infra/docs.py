@@ -45,6 +45,7 @@ SHOWN = {
     "AWS::KMS::Key": "KMS key",
     "AWS::S3::Bucket": "S3 bucket",
     "AWS::SNS::Topic": "SNS topic",
+    "AWS::RDS::EventSubscription": "RDS event subscriptions",
     "AWS::Logs::LogGroup": "log group",
     "AWS::CloudWatch::Dashboard": "dashboard",
 }

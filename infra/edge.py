@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from awacs.aws import PolicyDocument
 from troposphere import (
     And,
     Equals,
@@ -30,16 +31,20 @@ from troposphere.route53 import RecordSetType
 from troposphere.s3 import Bucket, BucketPolicy
 from troposphere.wafv2 import (
     AllowAction,
+    AndStatement,
     BlockAction,
     ByteMatchStatement,
     CountAction,
     DefaultAction,
     FieldToMatch,
+    LoggingConfiguration,
+    LoggingConfigurationFieldToMatch,
     ManagedRuleGroupStatement,
     OverrideAction,
     RateBasedStatement,
     RuleAction,
     RuleActionOverride,
+    SingleHeader,
     Statement,
     TextTransformation,
     VisibilityConfig,
@@ -48,7 +53,22 @@ from troposphere.wafv2 import (
     WebACLRule,
 )
 
-from .common import add_parameter, checkov_skip, from_properties, new_template, set_parameter_groups
+from .common import (
+    add_log_retention,
+    add_parameter,
+    cfn_lint_ignore,
+    checkov_skip,
+    from_properties,
+    group_log_retention,
+    guard_suppress,
+    key_admin_statement,
+    log_group,
+    logs_key_statement,
+    new_template,
+    parameter_groups,
+    rotating_key,
+    set_parameter_groups,
+)
 from .security import APP_PORT, HTTP_PORT, HTTPS_PORT
 
 # Output names: the root wires these into the app and monitoring stacks and its own outputs.
@@ -75,6 +95,15 @@ HAS_DNS_RECORD = "HasDnsRecord"
 WAF_ENABLED = "WafEnabled"
 LEGACY_LOG_REGION = "LegacyLogDeliveryRegion"
 LOG_ACCOUNTS = "ElbLogDeliveryAccounts"
+# Managed rule groups that a parameter switches between counting and blocking, with the
+# parameter's name and default: SQL injection counts at first (the admin's free-text fields
+# may trip it; watch its matches before blocking); the IP reputation list blocks.
+SWITCHABLE_GROUPS = (
+    ("AWSManagedRulesSQLiRuleSet", "WafSqlInjectionAction", "Count"),
+    ("AWSManagedRulesAmazonIpReputationList", "WafIpReputationAction", "Block"),
+)
+# Headers that carry credentials: WAF's logs show them as REDACTED.
+REDACTED_HEADERS = ("authorization", "cookie")
 
 # Regions opened before August 2022 deliver ALB access logs from a per-Region Elastic Load
 # Balancing account; later ones from the logdelivery.elasticloadbalancing service principal
@@ -201,8 +230,8 @@ def _add_parameters(template: Template) -> None:
         "Waf",
         label="WAF",
         description=(
-            "Enabled: AWS WAF with the AWS managed common and known-bad-inputs rule sets and "
-            "a per-IP rate limit on the admin login."
+            "Enabled: AWS WAF with AWS's managed common, known-bad-inputs, SQL injection and IP "
+            "reputation rules, a per-IP rate limit on admin login POSTs, logs in CloudWatch Logs."
         ),
         constraint_description="must be Enabled or Disabled",
         Type="String",
@@ -213,7 +242,7 @@ def _add_parameters(template: Template) -> None:
         template,
         "AdminLoginRateLimit",
         label="Admin login rate limit",
-        description=f"Requests to {ADMIN_LOGIN_PATH} per client IP per 5 minutes before a block.",
+        description=f"Login POSTs to {ADMIN_LOGIN_PATH} per client IP in 5 minutes before a block.",
         constraint_description="must be from 10 to 2000000000",
         Type="Number",
         Default=100,
@@ -330,6 +359,16 @@ def _add_access_logs(template: Template) -> None:
             Metadata=checkov_skip(
                 "CKV_AWS_18",
                 "This is the access log bucket; logging it to itself would loop",
+            )
+            | guard_suppress(
+                "s3_bucket_logging_enabled_check",
+                "This is the access log bucket; logging it to itself would loop",
+                "s3_bucket_default_encryption_kms_check",
+                "ALB access logs support only SSE-S3, not SSE-KMS",
+                "s3_event_notifications_enabled_check",
+                "Nothing consumes events of this bucket: logs are read on demand",
+                "s3_bucket_object_lock_enabled_check",
+                "Logs must expire by the lifecycle rule; the bucket is versioned and retained",
             ),
             # Logs are evidence: they outlive the stack and expire by the lifecycle rule.
             DeletionPolicy="Retain",
@@ -361,9 +400,13 @@ def _add_access_logs(template: Template) -> None:
                         "Resource": [
                             Sub("${AccessLogBucket.Arn}/AWSLogs/${AWS::AccountId}/*"),
                         ],
-                    }
+                    },
+                    _deny_without_tls("AccessLogBucket"),
                 ],
             },
+            Metadata=cfn_lint_ignore(
+                "I1022", "Guard's CT.S3.PR.8 reads the objects' ARN only from an Fn::Join"
+            ),
         )
     )
 
@@ -372,6 +415,19 @@ _REDIRECT_TO_HTTPS = {
     "Type": "redirect",
     "RedirectConfig": {"Protocol": "HTTPS", "Port": str(HTTPS_PORT), "StatusCode": "HTTP_301"},
 }
+
+
+def _deny_without_tls(bucket: str) -> dict:
+    """Bucket policy statement: every request to the bucket or its objects needs TLS."""
+    arn = GetAtt(bucket, "Arn")
+    return {
+        "Sid": "DenyWithoutTls",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": ["s3:*"],
+        "Resource": [arn, Join("", [arn, "/*"])],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
 
 
 def _add_load_balancer(template: Template, params: EdgeParams) -> None:
@@ -400,6 +456,11 @@ def _add_load_balancer(template: Template, params: EdgeParams) -> None:
                 "Tags": Tags(Name=Sub("${AWS::StackName}-alb")),
             },
             DependsOn="AccessLogBucketPolicy",
+            Metadata=guard_suppress(
+                "elbv2_deletion_protection_enabled_check",
+                "Deletion protection is the LoadBalancerDeletionProtection parameter, which "
+                "Guard cannot read",
+            ),
         )
     )
     template.add_resource(
@@ -446,6 +507,10 @@ def _add_load_balancer(template: Template, params: EdgeParams) -> None:
                 "DefaultActions": forward,
             },
             Condition=HAS_CERTIFICATE,
+            Metadata=guard_suppress(
+                "elbv2_acm_certificate_required_check",
+                "The certificate is the CertificateArn parameter, an ACM ARN by its AllowedPattern",
+            ),
         )
     )
     # One port-80 listener whose actions follow the certificate: two listeners swapped by
@@ -467,6 +532,10 @@ def _add_load_balancer(template: Template, params: EdgeParams) -> None:
                 "Forwards plain HTTP only without CertificateArn (try-out); with one it redirects",
                 "CKV_AWS_103",
                 "Plain HTTP only without CertificateArn (try-out); HTTPS listener uses TLS 1.3",
+            )
+            | guard_suppress(
+                "alb_http_to_https_redirection_check",
+                "Forwards plain HTTP only without CertificateArn (try-out); with one it redirects",
             ),
         )
     )
@@ -484,7 +553,40 @@ def _visibility(name: str) -> VisibilityConfig:
 COUNT_ONLY = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",)}
 
 
-def _managed(name: str, priority: int) -> WebACLRule:
+def _add_waf_parameters(template: Template) -> None:
+    """The WAF's switches and the log retention, in console groups after the stack's others."""
+    for group, parameter, default in SWITCHABLE_GROUPS:
+        add_parameter(
+            template,
+            parameter,
+            label=f"WAF {group.removeprefix('AWSManagedRules')}",
+            description=(
+                f"Block: requests that AWS's {group} rule group matches are blocked. "
+                "Count: they are only counted and logged (to watch before blocking)."
+            ),
+            constraint_description="must be Block or Count",
+            Type="String",
+            Default=default,
+            AllowedValues=["Block", "Count"],
+        )
+        template.add_condition(_blocks(parameter), Equals(Ref(parameter), "Block"))
+    add_log_retention(template)
+    set_parameter_groups(
+        template,
+        [
+            *parameter_groups(template),
+            ("WAF rules", [parameter for _, parameter, _ in SWITCHABLE_GROUPS]),
+        ],
+    )
+    group_log_retention(template)
+
+
+def _blocks(parameter: str) -> str:
+    """Name of the condition that is true when a switch parameter says Block."""
+    return parameter.removesuffix("Action") + "Blocks"
+
+
+def _managed(name: str, priority: int, blocks: str | None = None) -> WebACLRule:
     overrides = [
         RuleActionOverride(Name=rule, ActionToUse=RuleAction(Count=CountAction()))
         for rule in COUNT_ONLY.get(name, ())
@@ -492,22 +594,49 @@ def _managed(name: str, priority: int) -> WebACLRule:
     group = ManagedRuleGroupStatement(VendorName="AWS", Name=name)
     if overrides:
         group.RuleActionOverrides = overrides
+    action = OverrideAction(**{"None": {}})
+    if blocks:
+        action = If(blocks, action, OverrideAction(Count={}))
     return WebACLRule(
         Name=name,
         Priority=priority,
-        OverrideAction=OverrideAction(**{"None": {}}),
+        OverrideAction=action,
         Statement=Statement(ManagedRuleGroupStatement=group),
         VisibilityConfig=_visibility(name),
     )
 
 
-def _admin_login_rate_limit() -> WebACLRule:
-    login = ByteMatchStatement(
+def _admin_login_posts() -> Statement:
+    """Login attempts: POSTs to the login path in any spelling that reaches Django's view.
+
+    gunicorn percent-decodes the path before Django routes it, so ``/admin/%6Cogin/`` and
+    ``/admin%2Flogin/`` are the login view too: match the decoded, normalised (repeated
+    slashes, ``/./``), lower-cased path. Without the trailing slash: a POST to ``/admin/login``
+    is still an attempt, and counting a little more is safe.
+    """
+    path = ByteMatchStatement(
         FieldToMatch=FieldToMatch(UriPath={}),
         PositionalConstraint="STARTS_WITH",
-        SearchString=ADMIN_LOGIN_PATH,
-        TextTransformations=[TextTransformation(Priority=0, Type="NONE")],
+        SearchString=ADMIN_LOGIN_PATH.rstrip("/"),
+        TextTransformations=[
+            TextTransformation(Priority=priority, Type=kind)
+            for priority, kind in enumerate(("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE"))
+        ],
     )
+    post = ByteMatchStatement(
+        FieldToMatch=FieldToMatch(Method={}),
+        PositionalConstraint="EXACTLY",
+        SearchString="post",
+        TextTransformations=[TextTransformation(Priority=0, Type="LOWERCASE")],
+    )
+    return Statement(
+        AndStatement=AndStatement(
+            Statements=[Statement(ByteMatchStatement=post), Statement(ByteMatchStatement=path)]
+        )
+    )
+
+
+def _admin_login_rate_limit() -> WebACLRule:
     return WebACLRule(
         Name="AdminLoginRateLimit",
         Priority=0,
@@ -517,7 +646,7 @@ def _admin_login_rate_limit() -> WebACLRule:
                 Limit=Ref("AdminLoginRateLimit"),
                 EvaluationWindowSec=300,
                 AggregateKeyType="IP",
-                ScopeDownStatement=Statement(ByteMatchStatement=login),
+                ScopeDownStatement=_admin_login_posts(),
             )
         ),
         VisibilityConfig=_visibility("admin-login-rate-limit"),
@@ -536,15 +665,68 @@ def _add_waf(template: Template) -> None:
                 _admin_login_rate_limit(),
                 _managed("AWSManagedRulesCommonRuleSet", 1),
                 _managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                *(
+                    _managed(group, priority, _blocks(parameter))
+                    for priority, (group, parameter, _) in enumerate(SWITCHABLE_GROUPS, start=3)
+                ),
             ],
         )
     )
+    _add_waf_logs(template)
     template.add_resource(
         WebACLAssociation(
             "WebAclAssociation",
             Condition=WAF_ENABLED,
             ResourceArn=Ref("LoadBalancer"),
             WebACLArn=GetAtt("WebAcl", "Arn"),
+        )
+    )
+
+
+def _add_waf_logs(template: Template) -> None:
+    """The web ACL's logs: a CloudWatch Logs group under a key of this stack.
+
+    Group and key exist whether or not the WAF is on: switching it off must not delete the logs
+    it wrote, and a group retained instead would hold the fixed name when it is switched on
+    again (the update would fail). An empty group costs nothing; the logs expire by retention.
+    """
+    template.add_resource(
+        rotating_key(
+            "WafLogKey",
+            "WAF logs of ${AWS::StackName}",
+            PolicyDocument(
+                Version="2012-10-17", Statement=[key_admin_statement(), logs_key_statement()]
+            ),
+            retain=False,
+        )
+    )
+    template.add_resource(
+        log_group(
+            "WafLogGroup",
+            "WafLogKey",
+            # WAF logs only to log groups whose names start with aws-waf-logs-.
+            LogGroupName=Sub("aws-waf-logs-${AWS::StackName}"),
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+        )
+    )
+    template.add_resource(
+        LoggingConfiguration(
+            "WafLogging",
+            Condition=WAF_ENABLED,
+            ResourceArn=GetAtt("WebAcl", "Arn"),
+            # The log group's ARN without the ":*" that its Arn attribute ends with.
+            LogDestinationConfigs=[
+                Sub(
+                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                    "log-group:${Group}",
+                    Group=Ref("WafLogGroup"),
+                )
+            ],
+            RedactedFields=[
+                LoggingConfigurationFieldToMatch(SingleHeader=SingleHeader(Name=name))
+                for name in REDACTED_HEADERS
+            ],
         )
     )
 
@@ -611,6 +793,7 @@ def build(params: EdgeParams) -> Template:
     )
     _add_parameters(template)
     _add_conditions(template)
+    _add_waf_parameters(template)
     _add_access_logs(template)
     _add_load_balancer(template, params)
     _add_waf(template)

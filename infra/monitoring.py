@@ -16,6 +16,7 @@ from troposphere import Equals, GetAtt, Not, Output, Ref, Sub, Template
 from troposphere.cloudwatch import Alarm, Dashboard, MetricDimension
 from troposphere.sns import SubscriptionResource, Topic, TopicPolicy
 
+from . import alerts
 from .common import (
     add_parameter,
     from_properties,
@@ -33,6 +34,9 @@ HAS_EMAIL = "HasAlarmEmail"
 ALB, RDS, EC2 = "AWS/ApplicationELB", "AWS/RDS", "AWS/EC2"
 
 
+PERCENTAGES = ("reader_cpu_percent", "instance_memory_percent", "instance_disk_percent")
+
+
 @dataclass(frozen=True)
 class MonitoringParams:
     """Alarm thresholds (fixed per build; see the README for what each one means)."""
@@ -43,6 +47,10 @@ class MonitoringParams:
     replica_lag_milliseconds: float = 2000.0
     freeable_memory_mib: int = 512
     max_connections: int = 800
+    reader_cpu_percent: float = 80.0
+    free_local_storage_mib: int = 1024
+    instance_memory_percent: float = 90.0
+    instance_disk_percent: float = 85.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -52,11 +60,13 @@ class MonitoringParams:
             "replica_lag_milliseconds",
             "freeable_memory_mib",
             "max_connections",
+            *PERCENTAGES,
+            "free_local_storage_mib",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name}={value!r} must be a positive number")
-        for name in ("error_rate_percent", "writer_cpu_percent"):
+        for name in ("error_rate_percent", "writer_cpu_percent", *PERCENTAGES):
             if getattr(self, name) > 100:
                 raise ValueError(f"{name}={getattr(self, name)!r} is a percentage: at most 100")
 
@@ -76,6 +86,7 @@ def _add_parameters(template: Template) -> None:
         ("LoadBalancerFullName", "Load balancer metric name", "ALB metric dimension"),
         ("TargetGroupFullName", "Target group metric name", "Target group metric dimension"),
         ("DbClusterId", "DB cluster", "Identifier of the Aurora cluster"),
+        ("DbInstanceIds", "DB instances", "The writer's and readers' identifiers, in order"),
         ("AutoScalingGroupName", "Auto Scaling group", "Name of the app's group"),
     ):
         add_parameter(
@@ -97,6 +108,7 @@ def _add_parameters(template: Template) -> None:
                     "LoadBalancerFullName",
                     "TargetGroupFullName",
                     "DbClusterId",
+                    "DbInstanceIds",
                     "AutoScalingGroupName",
                 ],
             ),
@@ -117,6 +129,7 @@ def _key_policy() -> PolicyDocument:
                 Resource=["*"],
                 Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
             ),
+            alerts.rds_events_key_statement(),
         ],
     )
 
@@ -142,7 +155,8 @@ def _add_topic(template: Template) -> None:
                         Condition=Condition(
                             StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
                         ),
-                    )
+                    ),
+                    alerts.rds_events_topic_statement(),
                 ],
             ),
         )
@@ -162,20 +176,7 @@ def _dimensions(**values: object) -> list[MetricDimension]:
     return [MetricDimension(Name=name, Value=value) for name, value in values.items()]
 
 
-def _alarm(name: str, description: str, **properties: object) -> Alarm:
-    defaults = {
-        "Period": 60,
-        "EvaluationPeriods": 5,
-        "DatapointsToAlarm": 3,
-        "TreatMissingData": "notBreaching",
-    }
-    return Alarm(
-        name,
-        AlarmDescription=description,
-        AlarmActions=[Ref("AlarmTopic")],
-        OKActions=[Ref("AlarmTopic")],
-        **{**defaults, **properties},
-    )
+_alarm = alerts.alarm
 
 
 def _metric_query(identity: str, metric: str, statistic: str = "Sum") -> dict:
@@ -204,7 +205,8 @@ def _add_alarms(template: Template, params: MonitoringParams) -> None:
             {
                 "AlarmDescription": (
                     f"More than {params.error_rate_percent:g}% of requests answered 5xx "
-                    "(load balancer or targets)"
+                    "(load balancer or targets). First look at: the app log group's lines with "
+                    "status 5xx, then the unhealthy-hosts and database alarms"
                 ),
                 "AlarmActions": [Ref("AlarmTopic")],
                 "OKActions": [Ref("AlarmTopic")],
@@ -232,7 +234,8 @@ def _add_alarms(template: Template, params: MonitoringParams) -> None:
     template.add_resource(
         _alarm(
             "LatencyP99Alarm",
-            f"p99 target response time above {params.p99_seconds:g} s",
+            f"p99 target response time above {params.p99_seconds:g} s. First look at: the "
+            "app log group's slowest requests (duration, aliases) and the writer's CPU",
             Namespace=ALB,
             MetricName="TargetResponseTime",
             Dimensions=load_balancer,
@@ -244,7 +247,8 @@ def _add_alarms(template: Template, params: MonitoringParams) -> None:
     template.add_resource(
         _alarm(
             "UnhealthyHostsAlarm",
-            "An instance fails the load balancer's /healthz check",
+            "An instance fails the load balancer's /healthz check. First look at: the "
+            "gunicorn log group of that instance",
             Namespace=ALB,
             MetricName="UnHealthyHostCount",
             Dimensions=_dimensions(
@@ -258,7 +262,8 @@ def _add_alarms(template: Template, params: MonitoringParams) -> None:
     template.add_resource(
         _alarm(
             "WriterCpuAlarm",
-            f"Aurora writer CPU above {params.writer_cpu_percent:g}%",
+            f"Aurora writer CPU above {params.writer_cpu_percent:g}%. First look at: "
+            "Performance Insights' top SQL on the writer, and the slow-query log group",
             Namespace=RDS,
             MetricName="CPUUtilization",
             Dimensions=writer,
@@ -271,7 +276,8 @@ def _add_alarms(template: Template, params: MonitoringParams) -> None:
         _alarm(
             "ReplicaLagAlarm",
             f"Some Aurora reader lags the writer by more than {params.replica_lag_milliseconds:g}"
-            " ms (cluster-level maximum; no readers, no data)",
+            " ms (cluster-level maximum; no readers, no data). First look at: the writer's "
+            "write load and the readers' CPU",
             Namespace=RDS,
             MetricName="AuroraReplicaLagMaximum",
             Dimensions=_dimensions(DBClusterIdentifier=Ref("DbClusterId")),
@@ -283,7 +289,8 @@ def _add_alarms(template: Template, params: MonitoringParams) -> None:
     template.add_resource(
         _alarm(
             "WriterMemoryAlarm",
-            f"Aurora writer freeable memory below {params.freeable_memory_mib} MiB",
+            f"Aurora writer freeable memory below {params.freeable_memory_mib} MiB. First look "
+            "at: the writer's connections and the instance class",
             Namespace=RDS,
             MetricName="FreeableMemory",
             Dimensions=writer,
@@ -295,7 +302,8 @@ def _add_alarms(template: Template, params: MonitoringParams) -> None:
     template.add_resource(
         _alarm(
             "WriterConnectionsAlarm",
-            f"More than {params.max_connections} connections to the Aurora writer",
+            f"More than {params.max_connections} connections to the Aurora writer. First look "
+            "at: the instance count and gunicorn's workers x threads per instance",
             Namespace=RDS,
             MetricName="DatabaseConnections",
             Dimensions=writer,
@@ -312,22 +320,7 @@ def dashboard_body() -> str:
     target_group = ["TargetGroup", "${TargetGroupFullName}", *load_balancer]
     writer = ["DBClusterIdentifier", "${DbClusterId}", "Role", "WRITER"]
 
-    def widget(title: str, metrics: list, x: int, y: int, stat: str = "Sum") -> dict:
-        return {
-            "type": "metric",
-            "x": x,
-            "y": y,
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": title,
-                "region": "${AWS::Region}",
-                "stat": stat,
-                "period": 60,
-                "view": "timeSeries",
-                "metrics": metrics,
-            },
-        }
+    widget = alerts.metric_widget
 
     widgets = [
         widget(
@@ -376,6 +369,7 @@ def dashboard_body() -> str:
             "Writer freeable memory (bytes)", [[RDS, "FreeableMemory", *writer]], 0, 18, "Minimum"
         ),
         widget("Writer connections", [[RDS, "DatabaseConnections", *writer]], 12, 18, "Maximum"),
+        *alerts.widgets(24),
     ]
     return json.dumps({"widgets": widgets}, sort_keys=True)
 
@@ -390,6 +384,9 @@ def build(params: MonitoringParams) -> Template:
     template.add_condition(HAS_EMAIL, Not(Equals(Ref("AlarmEmail"), "")))
     _add_topic(template)
     _add_alarms(template, params)
+    alerts.add_parameters(template)
+    alerts.add_event_subscriptions(template)
+    alerts.add_alarms(template, params)
     template.add_resource(Dashboard("Dashboard", DashboardBody=Sub(dashboard_body())))
     template.add_output(
         Output(ALARM_TOPIC_ARN, Description="ARN of the alarm topic", Value=Ref("AlarmTopic"))

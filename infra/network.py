@@ -30,7 +30,6 @@ from troposphere import (
     Template,
 )
 from troposphere import Condition as ConditionRef
-from troposphere.constants import LOGS_ALLOWED_RETENTION_DAYS
 from troposphere.ec2 import (
     EIP,
     VPC,
@@ -45,11 +44,14 @@ from troposphere.ec2 import (
     VPCGatewayAttachment,
 )
 from troposphere.iam import Policy, Role
-from troposphere.logs import LogGroup
 
 from .common import (
+    LOG_RETENTION,
+    LOGS_GROUP,
+    add_log_retention,
     add_parameter,
     key_admin_statement,
+    log_group,
     logs_key_statement,
     new_template,
     rotating_key,
@@ -192,19 +194,13 @@ def _add_parameters(template: Template, params: NetworkParams) -> None:
         Default="Enabled",
         AllowedValues=["Enabled", "Disabled"],
     )
-    add_parameter(
-        template,
-        "FlowLogRetentionDays",
-        label="Flow log retention (days)",
-        description="Days CloudWatch Logs keeps the VPC flow logs (used when flow logs are on).",
-        constraint_description="must be a retention period CloudWatch Logs accepts, in days",
-        Type="Number",
-        Default=365,
-        AllowedValues=list(LOGS_ALLOWED_RETENTION_DAYS),
-    )
+    add_log_retention(template)
     set_parameter_groups(
         template,
-        [("Network", ["VpcCidr", "AzCount", "NatGateways", "FlowLogs", "FlowLogRetentionDays"])],
+        [
+            ("Network", ["VpcCidr", "AzCount", "NatGateways", "FlowLogs"]),
+            (LOGS_GROUP, [LOG_RETENTION]),
+        ],
     )
 
 
@@ -375,15 +371,7 @@ def _add_flow_logs(template: Template) -> None:
     )
     key.DeletionPolicy = policies["DeletionPolicy"]
     template.add_resource(key)
-    template.add_resource(
-        LogGroup(
-            "FlowLogGroup",
-            Condition=FLOW_LOGS,
-            KmsKeyId=GetAtt("FlowLogKey", "Arn"),
-            RetentionInDays=Ref("FlowLogRetentionDays"),
-            **policies,
-        )
-    )
+    template.add_resource(log_group("FlowLogGroup", "FlowLogKey", Condition=FLOW_LOGS, **policies))
     template.add_resource(
         Role(
             "FlowLogRole",

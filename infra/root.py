@@ -189,6 +189,7 @@ def children(params: RootParams) -> list[Child]:
                 "LoadBalancerFullName": Wire("edge", edge.LOAD_BALANCER_FULL_NAME),
                 "TargetGroupFullName": Wire("edge", edge.TARGET_GROUP_FULL_NAME),
                 "DbClusterId": Wire("database", database.DB_CLUSTER_ID),
+                "DbInstanceIds": Wire("database", database.DB_INSTANCE_IDS),
                 "AutoScalingGroupName": Wire("app", app.AUTO_SCALING_GROUP_NAME),
             },
         ),

@@ -8,6 +8,7 @@ import sys
 from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.views import defaults
 
 from . import errors, routing
@@ -80,6 +81,10 @@ def unavailable(request: HttpRequest, exception: BaseException) -> HttpResponse:
     if request.path.startswith("/api/"):
         response = JsonResponse({"error": {"message": message}}, status=503)
     else:
-        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        # The site's layout; rendered without the request, so no context processor touches the
+        # database that is gone.
+        response = HttpResponse(
+            loader.render_to_string("503.html", {"message": message}), status=503
+        )
     response["Retry-After"] = "5"
     return response

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -5,6 +7,10 @@ from django.utils import timezone
 MIN_AGE = 16
 MAX_AGE = 100
 NAME_MAX_LENGTH = 100
+# A join date outside these is a typo (0001, 9999): refused by validation, so the admin's date
+# hierarchy and year arithmetic stay far from the calendar's ends.
+JOINED_MIN = datetime(1900, 1, 1, tzinfo=UTC)
+JOINED_MAX = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class Employee(models.Model):
@@ -15,7 +21,11 @@ class Employee(models.Model):
         validators=[MinValueValidator(MIN_AGE), MaxValueValidator(MAX_AGE)],
         help_text=f"Working age: {MIN_AGE} to {MAX_AGE}.",
     )
-    joined_at = models.DateTimeField(default=timezone.now)
+    joined_at = models.DateTimeField(
+        default=timezone.now,
+        validators=[MinValueValidator(JOINED_MIN), MaxValueValidator(JOINED_MAX)],
+        help_text="Between 1900 and 2100.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

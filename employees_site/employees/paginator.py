@@ -1,8 +1,13 @@
-"""A paginator that does not COUNT(*) a million rows on every admin changelist page."""
+"""A paginator that does not COUNT(*) a million rows on every admin changelist page.
+
+Where the count is InnoDB's estimate, it is shown as one ("about 9,900") and no page number is
+derived from it: a page is whatever rows its offset finds, and there is a next page exactly when
+one more row exists. Paging therefore reaches every row, whether the estimate is low or high.
+"""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 from django.utils.functional import cached_property
 
@@ -15,9 +20,11 @@ class EstimatedCountPaginator(Paginator):
 
     The estimate comes from EXPLAIN, which reads the table's live statistics; MySQL 8 and Aurora 3
     cache information_schema.TABLES for a day by default, so TABLE_ROWS can be far behind. It is
-    within a few percent, which is all a page count needs. Filtered lists and other databases
-    count exactly.
+    within a few percent, which is all a summary needs; it never decides where the list ends.
+    Filtered lists and other databases count exactly.
     """
+
+    estimated = False  # True once count() took the estimate
 
     @cached_property
     def count(self) -> int:
@@ -28,8 +35,68 @@ class EstimatedCountPaginator(Paginator):
             if connection.vendor == "mysql":
                 estimate = _estimated_rows(connection, queryset.model._meta.db_table)
                 if estimate is not None and estimate >= EXACT_BELOW:
+                    self.estimated = True
                     return estimate
         return super().count
+
+    @property
+    def approximate_count(self) -> int:
+        """The count rounded to two significant digits (9,897 -> 9,900), for "about …"."""
+        digits = len(str(self.count))
+        return round(self.count, 2 - digits) if digits > 2 else self.count
+
+    def page(self, number) -> Page:
+        if not (self.count and self.estimated):
+            return super().page(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        bottom = (number - 1) * self.per_page
+        # One row more than a page says whether a next page exists.
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        page = OpenEndedPage(rows[: self.per_page], number, self, len(rows) > self.per_page)
+        self.last_page_seen = page
+        return page
+
+    def get_elided_page_range(self, number=1, *, on_each_side=3, on_ends=2):
+        if not self.estimated:
+            yield from super().get_elided_page_range(
+                number, on_each_side=on_each_side, on_ends=on_ends
+            )
+            return
+        # The first pages, then the pages around this one, up to the next page if there is one:
+        # never a "last" page, which only the estimate could name.
+        number = int(number)
+        seen = getattr(self, "last_page_seen", None)
+        last = (
+            number + 1 if seen is not None and seen.number == number and seen.has_next() else number
+        )
+        start = max(1, number - on_each_side)
+        if start > on_ends + 1:
+            yield from range(1, on_ends + 1)
+            yield self.ELLIPSIS
+        else:
+            start = 1
+        yield from range(start, last + 1)
+
+
+class OpenEndedPage(Page):
+    """A page of a list whose length is only estimated: it knows whether a next page exists."""
+
+    def __init__(self, object_list, number, paginator, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
+
+    def end_index(self) -> int:
+        return self.start_index() + len(self.object_list) - 1
 
 
 def _estimated_rows(connection, table: str) -> int | None:

@@ -46,6 +46,8 @@ def parse_list_params(query: QueryDict, *, strict: bool) -> ListParams:
     """The list's parameters; ``strict`` (the API) also refuses names it does not know, while a
     page (``strict=False``) ignores them, so shared links with tracking parameters still work."""
     unknown = sorted(set(query) - {"after", "limit", "q"})
+    if strict and "" in unknown:
+        raise BadParameter("", "has no name (the query has '=value'); use after, limit, q")
     if strict and unknown:
         raise BadParameter(unknown[0], "is not a parameter of this list (use after, limit, q)")
     for name in ("after", "limit", "q"):

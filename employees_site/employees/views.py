@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from . import openapi
 from .params import MAX_ID, BadParameter, ListParams, parse_list_params
 from .selectors import Page, UnknownCursor, employee_fields, employee_page
 
@@ -42,11 +46,34 @@ def employee_json(employee: dict) -> dict:
     return {**employee, "joined_at": employee["joined_at"].isoformat()}
 
 
-def _json_error(status: int, message: str, parameter: str | None = None) -> JsonResponse:
+def json_error(status: int, message: str, parameter: str | None = None) -> JsonResponse:
+    """The API's one error shape (openapi's ``Error``)."""
     error = {"message": message}
-    if parameter:
+    if parameter is not None:
         error["parameter"] = parameter
     return JsonResponse({"error": error}, status=status)
+
+
+def api_endpoint(view: Callable) -> Callable:
+    """A read-only API view: other methods get a JSON 405 with ``Allow``.
+
+    CSRF protection guards state changes made with a browser's cookies; no API view changes
+    state, so without the exemption a POST would only meet the CSRF failure page (HTML, 403)
+    instead of the API's answer (405).
+    """
+
+    @csrf_exempt
+    @wraps(view)
+    def endpoint(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = json_error(
+                405, f"{request.method} is not allowed here: the API is read-only (use GET)"
+            )
+            response["Allow"] = openapi.ALLOWED_METHODS
+            return response
+        return view(request, *args, **kwargs)
+
+    return endpoint
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -74,13 +101,13 @@ def employee_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # -- JSON API --------------------------------------------------------------------------------
 
 
-@require_safe
+@api_endpoint
 def api_employee_list(request: HttpRequest) -> JsonResponse:
     try:
         params = parse_list_params(request.GET, strict=True)
         page = _page(params)
     except BadParameter as error:
-        return _json_error(400, error.message, error.parameter)
+        return json_error(400, error.message, error.parameter)
     next_query = _next_query(params, page)
     return JsonResponse(
         {
@@ -90,10 +117,28 @@ def api_employee_list(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_safe
+@api_endpoint
 def api_employee_detail(request: HttpRequest, pk: int) -> JsonResponse:
     try:
         employee = _employee(pk)
     except Http404:
-        return _json_error(404, f"no employee has id {pk}")
+        return json_error(404, f"no employee has id {pk}")
     return JsonResponse(employee_json(employee))
+
+
+@api_endpoint
+def api_schema(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi.document(request.build_absolute_uri("/").rstrip("/")))
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other path under /api/, including ids that are not numbers: 404 whatever the method
+    (exempt from CSRF, whose failure page would answer an unknown POST first)."""
+    return api_path_not_found(request)
+
+
+def api_path_not_found(request: HttpRequest) -> JsonResponse:
+    return json_error(
+        404, f"nothing at {request.path[:200]}; the API's paths are listed in /api/schema/"
+    )

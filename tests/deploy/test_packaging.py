@@ -41,6 +41,21 @@ def test_real_project_artifact_locks_its_runtime_dependencies():
     assert f"django=={importlib.metadata.version('django')}\n" in lock
     assert f"boto3=={importlib.metadata.version('boto3')}\n" in lock
     assert "pytest" not in lock and "moto" not in lock
+    with zipfile.ZipFile(io.BytesIO(archive_member(built.data, names[0]))) as wheel:
+        files = set(wheel.namelist())
+    for shipped in (
+        "employees_site/templates/base.html",
+        "employees_site/templates/503.html",
+        "employees_site/employees/templates/admin/employees/employee/pagination.html",
+        "employees_site/employees/static/employees/site.css",
+    ):
+        assert shipped in files, shipped
+    assert not any("__pycache__" in name for name in files)
+
+
+def archive_member(data: bytes, name: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.read(name)
 
 
 def test_lock_names_a_dependency_that_is_not_installed():

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 
 class ServiceError(RuntimeError):
@@ -46,3 +47,15 @@ def stop(process: subprocess.Popen | None, timeout: float = 30) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout)
+
+
+def start_logged(argv: Sequence[str], log: Path, **options) -> subprocess.Popen:
+    """``start()`` with stdout and stderr written to ``log``, whose text explains a failed start."""
+    with open(log, "wb") as out:
+        return start(
+            argv,
+            diagnose=lambda: f":\n{log.read_text()}",
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            **options,
+        )

@@ -6,6 +6,10 @@ from collections.abc import Iterator
 
 from infra import resolve
 
+# Wildcard actions allowed in policies: what AWS's documented key policy for CloudWatch Logs
+# grants, written as AWS writes it.
+DOCUMENTED_WILDCARDS = {"kms:GenerateDataKey*"}
+
 
 def resources(template: dict, kind: str) -> dict[str, dict]:
     """Resources of one type, by logical ID."""

@@ -47,7 +47,9 @@ def test_function_logs_to_its_own_encrypted_log_group_with_retention(database):
     properties = database["Resources"]["ReaderCleanupFunction"]["Properties"]
     assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "ReaderCleanupLogGroup"}
     group = database["Resources"]["ReaderCleanupLogGroup"]["Properties"]
-    assert group["RetentionInDays"] > 0
+    assert group["RetentionInDays"] == {
+        "Fn::Select": [0, {"Fn::Split": [" ", {"Ref": "LogRetentionDays"}]}]
+    }
     assert group["KmsKeyId"] == {"Fn::GetAtt": ["DbKey", "Arn"]}
     statements = database["Resources"]["DbKey"]["Properties"]["KeyPolicy"]["Statement"]
     assert "CloudWatchLogsUsesKey" in {statement.get("Sid") for statement in statements}

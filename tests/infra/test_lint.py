@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from infra import build as builder
-from infra import cli, lint, root
+from infra import cli, guard, lint, root
 
 
 @pytest.fixture
@@ -28,9 +28,11 @@ def edit(path: Path, change) -> None:
 
 
 def test_lint_passes_on_templates_out(capsys):
-    """cfn-lint (-c I, also on the local-path root) and checkov find nothing in templates_out/."""
+    """cfn-lint (-c I, also on the local-path root), checkov and cfn-guard find nothing."""
     if lint.find_checkov(cli.REPO_ROOT) is None:
         pytest.skip(f"checkov is not installed: {lint.CHECKOV_INSTALL_HINT}")
+    if guard.find_guard(cli.REPO_ROOT) is None:
+        pytest.skip(f"cfn-guard is not installed: {guard.GUARD_INSTALL_HINT}")
     status = cli.main(["lint"])
     out = capsys.readouterr().out
     assert status == 0, out

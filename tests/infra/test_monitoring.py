@@ -42,9 +42,15 @@ def test_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitoring):
 
 
 def test_only_cloudwatch_of_this_account_publishes_to_the_topic(monitoring):
-    """The topic policy allows sns:Publish to CloudWatch of this account, on this topic only."""
+    """The topic policy allows sns:Publish to CloudWatch of this account, on this topic only
+    (and to RDS events: tests/infra/test_monitoring_alerts.py)."""
     (policy,) = resources(monitoring, "AWS::SNS::TopicPolicy").values()
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert {s["Principal"]["Service"] for s in statements} == {
+        "cloudwatch.amazonaws.com",
+        "events.rds.amazonaws.com",
+    }
+    (statement,) = [s for s in statements if s["Principal"]["Service"].startswith("cloudwatch")]
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert statement["Action"] == ["sns:Publish"]
     assert statement["Resource"] == [{"Ref": "AlarmTopic"}]

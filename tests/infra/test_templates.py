@@ -11,7 +11,7 @@ from infra import build as builder
 from infra import edge, root
 from infra.common import INTERFACE
 
-from .helpers import az_index, resources, walk
+from .helpers import DOCUMENTED_WILDCARDS, az_index, refs, resources, walk
 
 CONSTRAINTS = {"AllowedPattern", "AllowedValues", "MinValue", "MaxValue", "MinLength", "MaxLength"}
 # CloudFormation quotas (AWS CloudFormation User Guide, "Understand CloudFormation quotas").
@@ -40,6 +40,7 @@ NAME_PROPERTIES = {
     "AWS::RDS::DBInstance": "DBInstanceIdentifier",
     "AWS::S3::Bucket": "BucketName",
     "AWS::SNS::Topic": "TopicName",
+    "AWS::SecretsManager::Secret": "Name",
 }
 
 
@@ -107,26 +108,42 @@ def test_stateful_resources_have_explicit_policies(templates):
                 )
 
 
+def derived_from_the_stack(value: object, template: dict) -> bool:
+    """A name built with Fn::Sub from the stack's name or ID or a resource the stack creates
+    (a name AWS prescribes a form for: aws-waf-logs-..., /aws/rds/cluster/<id>/...)."""
+    if not (isinstance(value, dict) and set(value) == {"Fn::Sub"}):
+        return False
+    text, variables = (
+        (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+    )
+    names = set(re.findall(r"\$\{([\w:.]+)\}", text))
+    generated = {"AWS::StackName", "AWS::StackId", *template["Resources"]}
+    return any(name in generated or refs(variables.get(name, {})) & generated for name in names)
+
+
 def test_no_resource_has_a_fixed_name(templates):
-    """No resource fixes its physical name, so stacks can live side by side in one account; a
-    secret may be named after its stack (a key policy names it by that prefix)."""
+    """No resource fixes its physical name, so stacks can live side by side in one account:
+    a name, where AWS prescribes one, derives from the stack or a resource it creates."""
     for name, template in templates.items():
         for kind, property_name in NAME_PROPERTIES.items():
             for logical_id, resource in resources(template, kind).items():
-                assert property_name not in resource.get("Properties", {}), f"{name}.{logical_id}"
-        for logical_id, secret in resources(template, "AWS::SecretsManager::Secret").items():
-            given = secret["Properties"].get("Name")
-            assert given is None or given["Fn::Sub"].startswith("${AWS::StackName}-"), logical_id
+                value = resource.get("Properties", {}).get(property_name)
+                assert value is None or derived_from_the_stack(value, template), (
+                    f"{name}.{logical_id}"
+                )
 
 
 def test_no_iam_action_has_a_wildcard(templates):
-    """IAM and key policies name every action: no "*" and no "service:*" patterns."""
+    """IAM and key policies allow named actions only: no "*" or "service:*" beyond what AWS
+    documents for CloudWatch Logs' use of a key; a Deny may be broad."""
     for name, template in templates.items():
         for item in walk(template):
             if isinstance(item, dict) and "Effect" in item and "Action" in item:
                 actions = item["Action"] if isinstance(item["Action"], list) else [item["Action"]]
+                if item["Effect"] == "Deny":
+                    continue  # a broad deny only takes more away
                 for action in actions:
-                    assert "*" not in action, f"{name}: {action}"
+                    assert "*" not in action or action in DOCUMENTED_WILDCARDS, f"{name}: {action}"
                 assert "NotAction" not in item, name
 
 

@@ -3,7 +3,6 @@ that would replace or delete what holds data; one fixture per kind of finding.""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -106,7 +105,16 @@ def test_lint_runs_the_update_path_check_and_fails_on_a_finding(tmp_path, monkey
     """`python -m infra lint` prints the listener clash of the old edge.yaml and exits 1
     (checkov replaced by a clean stub; cfn-lint finds nothing in that template)."""
     builder.write(builder.render(root.RootParams()), tmp_path)
-    shutil.copy(FIXTURES / "edge-two-port-80-listeners.yaml", tmp_path / "edge.yaml")
+    # The old listeners in today's edge template: the parameters the root passes stay declared.
+    edge = yaml.safe_load((tmp_path / "edge.yaml").read_text())
+    old = yaml.safe_load((FIXTURES / "edge-two-port-80-listeners.yaml").read_text())
+    listeners = {k: v for k, v in old["Resources"].items() if k.startswith("Http")}
+    edge["Resources"] = {
+        **{k: v for k, v in edge["Resources"].items() if not k.startswith("Http")},
+        **listeners,
+    }
+    edge["Conditions"] = {**old["Conditions"], **edge["Conditions"]}
+    (tmp_path / "edge.yaml").write_text(yaml.safe_dump(edge, sort_keys=True))
     monkeypatch.setattr(lint, "checkov", lambda paths, exe: lint.CheckovReport([], 0, []))
     monkeypatch.setattr(lint, "find_checkov", lambda repo_root: "checkov")
     assert cli.main(["lint", "--out", str(tmp_path)]) == 1

@@ -1,8 +1,12 @@
 """The JSON API and the public pages: keyset pages, prefix search, and clear 400/404s."""
 
+import json
+
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import get_callable
 
 from employees_site.employees.models import Employee
 from employees_site.employees.selectors import employee_page
@@ -108,9 +112,56 @@ def test_unknown_id_gets_a_json_404(client, employees, pk):
     assert "no employee" in response.json()["error"]["message"]
 
 
-def test_writes_are_refused(client, employees):
-    """The API is read-only: POST gets 405."""
-    assert client.post("/api/employees/", {"name": "x"}).status_code == 405
+@pytest.mark.parametrize("path", ["/api/employees/", "/api/employees/1/", "/api/schema/"])
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+def test_unsafe_methods_get_a_json_405_with_allow(employees, path, method):
+    """Other methods than GET/HEAD get a JSON 405 with Allow, not the CSRF failure page."""
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)(path, {"name": "x"}, content_type="application/json")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response["Content-Type"] == "application/json"
+    assert method.upper() in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/",
+        "/api/nope",
+        "/api/employees",
+        "/api/employees/abc/",
+        "/api/employees/-1/",
+        "/api/employees/1/extra/",
+        "/api/employees/%E2%80%8B1/",
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_unknown_api_paths_get_a_json_404(employees, path, method):
+    """Unknown paths and non-numeric ids under /api/ are a JSON 404, whatever the method."""
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "/api/schema/" in response.json()["error"]["message"]
+
+
+def test_a_parameter_without_a_name_is_named(client, employees):
+    """?=x is a 400 whose error says the parameter has no name (parameter: "")."""
+    error = client.get("/api/employees/?=x").json()["error"]
+    assert error["parameter"] == ""
+    assert "has no name" in error["message"]
+
+
+def test_an_unexpected_error_under_api_is_json(rf):
+    """The 500 handler answers JSON under /api/ and the site's page elsewhere."""
+    from employees_site import urls
+
+    handler = get_callable(urls.handler500)
+    response = handler(rf.get("/api/employees/"))
+    assert response.status_code == 500
+    assert json.loads(response.content)["error"]["message"]
+    page = handler(rf.get("/"))
+    assert page.status_code == 500 and b'href="/static/employees/site.css"' in page.content
 
 
 def test_keyset_queries_never_use_offset(employees):

@@ -1,5 +1,6 @@
 """Production settings, served by gunicorn with the repo's config against the MariaDB pair."""
 
+import json
 import os
 import time
 import uuid
@@ -83,9 +84,34 @@ def test_plain_http_redirects_to_https_and_https_gets_hsts(https_site):
     assert headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
-def test_unknown_host_is_refused(https_site):
-    """A request for a host not in DJANGO_ALLOWED_HOSTS gets 400."""
-    assert https_site.get("/", {"Host": "evil.example", "X-Forwarded-Proto": "https"})[0] == 400
+def test_unknown_host_is_refused_with_one_warning_line(https_site):
+    """A foreign Host gets 400 (JSON under /api/) and logs one WARNING line, no traceback."""
+    traces = []
+    for path in ("/", "/api/employees/"):
+        trace = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
+        headers = {"Host": "evil.example", "X-Forwarded-Proto": "https", "X-Amzn-Trace-Id": trace}
+        status, response_headers, body = https_site.get(path, headers)
+        assert status == 400
+        traces.append(trace)
+    assert response_headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"]["message"]
+    time.sleep(0.2)
+    for trace in traces:
+        lines = [line for line in https_site.log_lines() if line.get("request_id") == trace]
+        warnings = [line for line in lines if line["level"] != "INFO"]
+        assert [(w["level"], w["logger"]) for w in warnings] == [
+            ("WARNING", "django.security.DisallowedHost")
+        ]
+        assert "evil.example" in warnings[0]["message"] and "exception" not in warnings[0]
+    assert "Traceback" not in https_site.log.read_text()
+
+
+def test_health_answers_carry_the_security_headers(https_site):
+    """/healthz, answered before the rest of the chain, has the headers of any page."""
+    _, page, _ = https_site.get("/", {"X-Forwarded-Proto": "https"})
+    _, health, _ = https_site.get("/healthz", {"Host": "10.0.12.34:8000"})
+    for name in ("Content-Security-Policy", "Permissions-Policy", "X-Content-Type-Options"):
+        assert health[name] == page[name], name
 
 
 def test_static_files_are_hashed_compressed_and_cached(https_site, static_files):
