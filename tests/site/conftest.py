@@ -17,8 +17,10 @@ def stale_row_estimate(mariadb_pair, wait_for_replica, monkeypatch):
 
     def make(rows: int) -> None:
         name = connection.settings_dict["NAME"]
-        with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE employees_employee STATS_PERSISTENT=1 STATS_AUTO_RECALC=0")
+        # DDL, so as the server's root: the site's own user has no ALTER.
+        mariadb_pair.primary.execute(
+            f"ALTER TABLE `{name}`.employees_employee STATS_PERSISTENT=1 STATS_AUTO_RECALC=0"
+        )
         mariadb_pair.primary.execute(
             f"UPDATE mysql.innodb_table_stats SET n_rows = {int(rows)} "
             f"WHERE database_name = '{name}' AND table_name = 'employees_employee'"
