@@ -29,7 +29,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from . import artifact, changesets, instances, preflight, teardown, templates
-from .deployer import Deployer, parameters
+from .deployer import ON_FAILURE, ChangeSet, Deployer, parameters
 from .events import Event, Progress, describe_cause, operation_before_last, root_cause
 from .exceptions import (
     BadParameter,
@@ -160,40 +160,107 @@ def cmd_up(ctx: Context) -> int:
     values = _filled_in(args.bucket, template_set, key, declared)
     deployer = ctx.deployer()
     change_set_type, existing = deployer.change_set_type(args.stack_name)
-    change_set = deployer.create_change_set(
-        args.stack_name,
-        template_set.root_url,
-        parameters(declared, {**given, **values}, existing),
-        change_set_type,
-        tags=dict(_pairs(args.tag, "--tag")),
-    )
-    tree = deployer.wait_for_change_set(change_set) if change_set else None
-    if change_set is None or tree is None:
-        console.print(f"Stack {args.stack_name} is up to date: no changes to deploy.")
-        stack = deployer.stack(args.stack_name)
-        return _print_outputs(ctx, deployer, stack)
-    console.print(f"Change set {change_set.id} ({change_set_type}):")
-    for line in changesets.preview(tree):
-        console.print("  " + line if line else "")
-    if args.no_execute:
-        console.print(
-            "Not executed (--no-execute). Review it in the console, then execute it there or "
-            "run `up` again with --yes."
+    # A first `up` makes a REVIEW_IN_PROGRESS stack with its change set; if the change set is
+    # never executed, that empty stack is deleted too (as rain does), not left for the operator.
+    pending = _Pending(deployer, made_stack=existing is None)
+    try:
+        console.print(f"Creating the change set for {args.stack_name} ({change_set_type})")
+        change_set = deployer.create_change_set(
+            args.stack_name,
+            template_set.root_url,
+            parameters(declared, {**given, **values}, existing),
+            change_set_type,
+            tags=dict(_pairs(args.tag, "--tag")),
+            on_failure=args.on_failure,
+            role_arn=args.role_arn,
         )
-        return 0
-    if not args.yes:
-        what = " (the preview shows data at risk)" if tree.dangerous else ""
-        if ctx.confirm is None:
-            deployer.delete_change_set(change_set)
-            raise ConfirmationRequired(what=what)
-        if not ctx.confirm(f"Execute this change set on {args.stack_name}{what}? [y/N] "):
-            deployer.delete_change_set(change_set)
-            console.print("Cancelled; the change set was deleted.")
-            return 1
+        pending.change_set = change_set
+        tree = deployer.wait_for_change_set(change_set) if change_set else None
+        if change_set is None or tree is None:
+            pending.change_set = None  # an empty change set was deleted by the wait
+            console.print(f"Stack {args.stack_name} is up to date: no changes to deploy.")
+            stack = deployer.stack(args.stack_name)
+            return _print_outputs(ctx, deployer, stack)
+        console.print(f"Change set {change_set.name or change_set.id} ({change_set_type}):")
+        for line in changesets.preview(tree):
+            console.print("  " + line if line else "")
+        if args.no_execute:
+            console.print(
+                f"Not executed (--no-execute). Review change set {change_set.name} in the "
+                "console, then execute it there or run `up` again with --yes."
+            )
+            return 0
+        if not args.yes:
+            what = " (the preview shows data at risk)" if tree.dangerous else ""
+            if ctx.confirm is None:
+                pending.discard()
+                raise ConfirmationRequired(what=what)
+            if not ctx.confirm(f"Execute this change set on {args.stack_name}{what}? [y/N] "):
+                console.print(f"Cancelled; {pending.discard()}.")
+                return 1
+    except KeyboardInterrupt:
+        raise Interrupted(pending.discard_after_interrupt()) from None
     console.progress.expected = tree.resource_changes
     outcome = deployer.execute(change_set, console.events)
     console.print(f"Stack {args.stack_name}: {outcome.status}")
     return _print_outputs(ctx, deployer, outcome.stack)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what the command left behind (printed at the edge)."""
+
+    def __init__(self, left: str):
+        super().__init__(left)
+        self.left = left
+
+
+class _Pending:
+    """The change set `up` made and, for a first `up`, the empty stack made with it: what must
+    go when the change set is not executed."""
+
+    def __init__(self, deployer: Deployer, *, made_stack: bool):
+        self.deployer = deployer
+        self.made_stack = made_stack
+        self.change_set: ChangeSet | None = None
+
+    def discard(self) -> str:
+        """Delete what was made; say what was deleted."""
+        change_set = self.change_set
+        if change_set is None:
+            return "nothing was created"
+        self.change_set = None
+        if self.made_stack:
+            # Deleting the REVIEW_IN_PROGRESS stack deletes its change sets with it.
+            self.deployer.delete_stack(change_set.stack_id)
+            return (
+                f"change set {change_set.name} and the empty stack {change_set.stack_name} "
+                "it made were deleted"
+            )
+        self.deployer.delete_change_set(change_set)
+        return f"change set {change_set.name} was deleted"
+
+    def discard_after_interrupt(self) -> str:
+        made = self.change_set
+        if made is None:
+            return (
+                "No change set was left (a change set being created when interrupted stays in "
+                "`aws cloudformation list-change-sets`). Uploaded files stay in the bucket, "
+                "where the next run reuses them."
+            )
+        try:
+            said = self.discard()
+        except (ClientError, BotoCoreError, KeyboardInterrupt):
+            if self.made_stack:
+                return (
+                    f"Left behind: the empty stack {made.stack_name} (REVIEW_IN_PROGRESS) with "
+                    f"change set {made.name}. Delete both with `python -m deploy down "
+                    f"--stack-name {made.stack_name}`."
+                )
+            return (
+                f"Left behind: change set {made.name} on {made.stack_name}. Delete it with "
+                f"`aws cloudformation delete-change-set --change-set-name {made.id}`."
+            )
+        return said[0].upper() + said[1:] + "."
 
 
 def _package(
@@ -544,6 +611,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--yes", action="store_true", help="execute without asking")
     up.add_argument("--skip-checks", action="store_true", help="skip infra build --check, lint")
     up.add_argument("--skip-lint", action="store_true", help="skip infra lint only")
+    up.add_argument(
+        "--on-failure",
+        choices=sorted(ON_FAILURE),
+        default="do-nothing",
+        help="what a failed first create does: do-nothing (default) keeps the CREATE_FAILED "
+        "stack and what was created, so the next `up` updates it; rollback deletes what was "
+        "created and leaves a ROLLBACK_COMPLETE stack; delete deletes the stack too",
+    )
+    up.add_argument(
+        "--role-arn",
+        help="IAM role CloudFormation assumes for this and every later operation on the stack",
+    )
     up.set_defaults(handler=cmd_up)
 
     bundle = sub.add_parser(
@@ -642,14 +721,18 @@ def main(
             raise
         console.print(f"Error: {_explain(error)}")
         return 1
-    except KeyboardInterrupt:
-        console.print("Interrupted. " + _GOES_ON.get(args.command, _GOES_ON["up"]))
+    except KeyboardInterrupt as interrupt:
+        left = interrupt.left if isinstance(interrupt, Interrupted) else None
+        goes_on = _GOES_ON.get(args.command, _GOES_ON["up"])
+        stack = getattr(args, "stack_name", "STACK")
+        console.print("Interrupted. " + (left or goes_on.replace("STACK", stack)))
         return 130
 
 
 # What an interrupt leaves running, by command.
 _GOES_ON = {
-    "up": "A running stack operation goes on; follow it with `events`.",
+    "up": "The stack operation goes on in CloudFormation; follow it with `python -m deploy "
+    "events --stack-name STACK --follow`.",
     "manage": "The command goes on on the instance; `aws ssm list-commands` shows it.",
     "refresh": "The instance refresh goes on; stop it with `aws autoscaling "
     "cancel-instance-refresh --auto-scaling-group-name GROUP`.",

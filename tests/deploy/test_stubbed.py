@@ -207,6 +207,10 @@ def test_root_cause_skips_cancellations_and_cascades_whatever_their_order():
          "`python -m deploy down --stack-name {name}`"),
         ("UPDATE_ROLLBACK_FAILED", "run `aws cloudformation continue-update-rollback"),
         ("UPDATE_IN_PROGRESS", "is UPDATE_IN_PROGRESS: another operation is running."),
+        ("ROLLBACK_FAILED", "is ROLLBACK_FAILED: its creation failed and so did the rollback"),
+        ("DELETE_FAILED", "is DELETE_FAILED: a deletion stopped at a resource it could not "
+         "delete"),
+        ("IMPORT_ROLLBACK_FAILED", "is IMPORT_ROLLBACK_FAILED: a resource import failed"),
     ],
 )  # fmt: skip
 def test_up_refuses_stacks_it_cannot_update(stubbed, up, name, status, message):
@@ -216,6 +220,79 @@ def test_up_refuses_stacks_it_cannot_update(stubbed, up, name, status, message):
     result = up(with_clients=clients)
     assert result.code == 1
     assert message.format(name=name) in result.out
+
+
+CREATE_PARAMS = {
+    "StackName": ANY, "ChangeSetName": ANY, "TemplateURL": ANY, "Parameters": ANY,
+    "Capabilities": ANY, "IncludeNestedStacks": True, "Description": ANY,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flags", "on_failure"),
+    [((), "DO_NOTHING"), (("--on-failure", "delete"), "DELETE"),
+     (("--on-failure", "rollback"), "ROLLBACK")],
+)  # fmt: skip
+def test_a_first_create_keeps_a_failed_stack_unless_told_otherwise(stubbed, up, flags, on_failure):
+    """A CREATE change set carries OnStackFailure: DO_NOTHING by default, else as --on-failure."""
+    stubber, clients = stubbed
+    stubber.add_client_error("describe_stacks", "ValidationError", "Stack with id x does not exist")
+    stubber.add_response(
+        "create_change_set",
+        {"Id": "arn:aws:cloudformation:cs/root", "StackId": stack_arn("web")},
+        CREATE_PARAMS | {"ChangeSetType": "CREATE", "OnStackFailure": on_failure},
+    )
+    stubber.add_response("describe_change_set", {
+        "ChangeSetId": "cs", "StackId": stack_arn("web"), "Status": "CREATE_COMPLETE",
+        "Changes": [],
+    })  # fmt: skip
+    result = up("--no-execute", *flags, with_clients=clients)
+    assert result.code == 0, result.out
+
+
+def test_a_stack_left_create_failed_is_updated(stubbed, up, name):
+    """`up` on a CREATE_FAILED stack (kept by DO_NOTHING) makes an UPDATE change set, without
+    OnStackFailure (CloudFormation takes it on a CREATE only)."""
+    stubber, clients = stubbed
+    stubber.add_response("describe_stacks", stack_description(name, "CREATE_FAILED"))
+    stubber.add_response(
+        "create_change_set",
+        {"Id": "arn:aws:cloudformation:cs/root", "StackId": stack_arn(name)},
+        CREATE_PARAMS | {"ChangeSetType": "UPDATE"},
+    )
+    stubber.add_response("describe_change_set", {
+        "ChangeSetId": "cs", "StackId": stack_arn(name), "Status": "CREATE_COMPLETE",
+        "Changes": [],
+    })  # fmt: skip
+    result = up("--no-execute", with_clients=clients)
+    assert result.code == 0, result.out
+    assert "(UPDATE):" in result.out
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        ("AccessDenied", "User: arn:aws:iam::1:user/x is not authorized to perform: "
+         "cloudformation:CreateChangeSet", "lacks a permission; the template is not the problem"),
+        ("LimitExceededException", "Cannot exceed quota for StacksPerRegion: 2000",
+         "An account quota is reached"),
+        ("ValidationError", "Stack:arn:aws:cloudformation:x is in UPDATE_IN_PROGRESS state and "
+         "can not be updated.", "Another operation changed the stack meanwhile"),
+        ("ValidationError", "Template format error: Unresolved resource dependencies [Vpc]",
+         "Fix the template or parameters and run again."),
+    ],
+)  # fmt: skip
+def test_create_change_set_errors_each_say_what_to_do(stubbed, up, name, code, message, expected):
+    """Denied, over quota, wrong state and a bad template each get their own next step."""
+    stubber, clients = stubbed
+    stubber.add_response("describe_stacks", stack_description(name, "UPDATE_COMPLETE"))
+    stubber.add_client_error("create_change_set", code, message, 400)
+    result = up(with_clients=clients)
+    assert result.code == 1
+    assert message in result.out
+    assert expected in result.out
+    others = {"lacks a permission", "quota is reached", "changed the stack", "Fix the template"}
+    assert sum(other in result.out for other in others) == 1  # one diagnosis, not several
 
 
 def test_preview_shows_nested_change_sets_and_flags_data_at_risk(stubbed, up, name):
