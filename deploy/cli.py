@@ -42,7 +42,7 @@ from .exceptions import (
     TerminationProtected,
 )
 from .packaging import Packager, TemplateSet
-from .retry import Retrying
+from .retry import DENIED_CODES, Retrying
 
 logger = logging.getLogger(__name__)
 
@@ -434,14 +434,34 @@ def cmd_down(ctx: Context) -> int:
             EnableTerminationProtection=False,
         )
         console.print("Termination protection turned off.")
-    teardown.unprotect_clusters(clients.rds, plan.protected_clusters, ctx.retry)
+    teardown.set_cluster_protection(clients.rds, plan.protected_clusters, ctx.retry, on=False)
     teardown.stop_reader_scaling(clients.application_autoscaling, plan.extra_readers, ctx.retry)
     teardown.remove_readers(
         clients.rds, plan.extra_readers, ctx.retry, ctx.sleep, args.poll_interval
     )
-    outcome = deployer.delete(stack, console.events)
+    try:
+        outcome = deployer.delete(stack, console.events)
+    except (DeployError, ClientError, BotoCoreError):
+        # What outlives the failed delete must not stay unprotected because of `down`.
+        if plan.protected_stack:
+            _protect(ctx, stack["StackId"])
+            console.print("Termination protection turned back on (the stack was not deleted).")
+        if plan.protected_clusters:
+            teardown.set_cluster_protection(
+                clients.rds, plan.protected_clusters, ctx.retry, on=True
+            )
+            console.print("Deletion protection turned back on for the DB clusters that remain.")
+        raise
     console.print(f"Stack {args.stack_name}: {outcome.status}")
     return 0
+
+
+def _protect(ctx: Context, stack_id: str) -> None:
+    ctx.retry(
+        ctx.clients.cloudformation.update_termination_protection,
+        StackName=stack_id,
+        EnableTerminationProtection=True,
+    )
 
 
 def cmd_manage(ctx: Context) -> int:
@@ -753,7 +773,7 @@ def _explain(error: Exception) -> str:
         operation = getattr(error, "operation_name", "the call")
         if code in ("ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"):
             return f"The AWS credentials were refused ({code}): refresh them and run again."
-        if code in ("AccessDenied", "AccessDeniedException"):
+        if code in DENIED_CODES:
             return f"Access denied on {operation}: {message}. Use a role allowed to do this."
         return f"AWS refused {operation} ({code}): {message}. Rerun with --debug for details."
     if isinstance(error, ResponseParserError):

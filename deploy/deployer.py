@@ -32,7 +32,7 @@ from .exceptions import (
     StackNeedsRollbackFix,
     StackRollbackFailed,
 )
-from .retry import Retrying
+from .retry import DENIED_CODES, Retrying, error_code
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ _REFUSED = {
     "IMPORT_ROLLBACK_FAILED": StackImportRollbackFailed,
 }
 # CreateChangeSet's error codes that are not about the template.
-_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 _LIMITS = frozenset({"LimitExceededException", "LimitExceeded"})
 # A stack that changed state between our read and CreateChangeSet (ValidationError wordings:
 # "... is in UPDATE_IN_PROGRESS state and can not be updated", "Stack [x] already exists and
@@ -336,9 +335,9 @@ def _fix(stack: str, status: str) -> str:
 def _change_set_error(error: ClientError, stack: str, role_arn: str | None) -> Exception:
     """The CreateChangeSet error as the operator must act on it: permission, quota, state, or
     (only then) the template or parameters."""
-    code = error.response.get("Error", {}).get("Code", "")
+    code = error_code(error)
     reason = _message(error)
-    if code in _DENIED or "not authorized to perform" in reason:
+    if code in DENIED_CODES or "not authorized to perform" in reason:
         return ChangeSetDenied(
             stack=stack,
             reason=reason,

@@ -601,3 +601,66 @@ def test_a_change_set_that_disappears_or_never_ends_is_reported(statuses, messag
     change_set = deployer_module.ChangeSet("cs-1", stack_arn("web"), "web", "UPDATE")
     with stubber, pytest.raises(ChangeSetFailed, match=message):
         waiter.wait_for_change_set(change_set)
+
+
+def test_down_stops_when_reading_the_cluster_is_denied(stubbed, run, aurora):
+    """A denied DescribeDBClusters is not "cluster gone": `down` stops, names the permission,
+    and deletes nothing."""
+    stubber, clients = stubbed
+    stub_down_plan(stubber, aurora)
+    rds = boto3.client("rds", region_name=REGION)
+    with Stubber(rds) as rds_stubber:
+        rds_stubber.add_client_error(
+            "describe_db_clusters", "AccessDenied", "User x is not authorized to perform: "
+            "rds:DescribeDBClusters", 403,
+        )  # fmt: skip
+        result = run(
+            "down", "--stack-name", "web", "--yes", "--disable-protection",
+            with_clients=dataclasses.replace(clients, rds=rds),
+        )  # fmt: skip
+    assert result.code == 1
+    assert f"Cannot check DB cluster {aurora} before deleting" in result.out
+    assert "allowed rds:DescribeDBClusters" in result.out
+    assert "Nothing was deleted." in result.out
+    cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=aurora)["DBClusters"][0]
+    assert cluster["DeletionProtection"] is True  # untouched
+
+
+def test_a_failed_delete_turns_the_protection_down_lifted_back_on(stubbed, run, aurora):
+    """When the delete ends DELETE_FAILED, `down` turns termination protection and the cluster's
+    deletion protection back on, and says so."""
+    stubber, clients = stubbed
+    stub_down_plan(stubber, aurora)
+    stubber.add_response(
+        "update_termination_protection",
+        {"StackId": stack_arn("web")},
+        {"StackName": stack_arn("web"), "EnableTerminationProtection": False},
+    )
+    stubber.add_response("describe_stack_events", {"StackEvents": ROOT_EVENTS[:1]})
+    stubber.add_response("delete_stack", {}, {"StackName": stack_arn("web")})
+    failed = [
+        event("web", "web", "DELETE_FAILED", 90, "The following resource(s) failed to delete: "
+              "[Bucket]."),
+        event("web", "Bucket", "DELETE_FAILED", 85, "The bucket you tried to delete is not "
+              "empty", type="AWS::S3::Bucket"),
+        event("web", "web", "DELETE_IN_PROGRESS", 80, "User Initiated"),
+        *ROOT_EVENTS[:1],
+    ]  # fmt: skip
+    stubber.add_response("describe_stack_events", {"StackEvents": failed})
+    stubber.add_response("describe_stacks", stack_description("web", "DELETE_FAILED"))
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    stubber.add_response("describe_stack_events", {"StackEvents": failed})
+    stubber.add_response(
+        "update_termination_protection",
+        {"StackId": stack_arn("web")},
+        {"StackName": stack_arn("web"), "EnableTerminationProtection": True},
+    )
+    result = run(
+        "down", "--stack-name", "web", "--yes", "--disable-protection", with_clients=clients
+    )
+    assert result.code == 1
+    assert "Deletion of stack web failed (DELETE_FAILED)." in result.out
+    assert "The bucket you tried to delete is not empty" in result.out
+    assert "Termination protection turned back on (the stack was not deleted)." in result.out
+    cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=aurora)["DBClusters"][0]
+    assert cluster["DeletionProtection"] is True
