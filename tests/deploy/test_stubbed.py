@@ -419,6 +419,22 @@ def stub_down_plan(stubber, cluster: str) -> None:
     stubber.add_response("get_template", {"TemplateBody": DB_TEMPLATE})
 
 
+def stub_termination_protection(stubber, enabled: bool) -> None:
+    stubber.add_response(
+        "update_termination_protection",
+        {"StackId": stack_arn("web")},
+        {"StackName": stack_arn("web"), "EnableTerminationProtection": enabled},
+    )
+
+
+def stub_down_until_delete(stubber, cluster: str) -> None:
+    """The plan, protection turned off, and the DeleteStack call."""
+    stub_down_plan(stubber, cluster)
+    stub_termination_protection(stubber, False)
+    stubber.add_response("describe_stack_events", {"StackEvents": ROOT_EVENTS[:1]})
+    stubber.add_response("delete_stack", {}, {"StackName": stack_arn("web")})
+
+
 def test_down_refuses_protected_stacks_without_the_flag(stubbed, run, aurora):
     """`down` on a protected stack says which flag turns protection off; nothing is deleted."""
     stubber, clients = stubbed
@@ -435,14 +451,7 @@ def test_down_unprotects_removes_scaled_readers_and_says_what_is_kept(stubbed, r
     """With --disable-protection, `down` lifts both protections, deletes the auto-scaled reader
     (the stack's own writer stays for CloudFormation), and lists the snapshot and the key."""
     stubber, clients = stubbed
-    stub_down_plan(stubber, aurora)
-    stubber.add_response(
-        "update_termination_protection",
-        {"StackId": stack_arn("web")},
-        {"StackName": stack_arn("web"), "EnableTerminationProtection": False},
-    )
-    stubber.add_response("describe_stack_events", {"StackEvents": ROOT_EVENTS[:1]})
-    stubber.add_response("delete_stack", {}, {"StackName": stack_arn("web")})
+    stub_down_until_delete(stubber, aurora)
     stubber.add_response("describe_stack_events", {"StackEvents": [
         event("web", "web", "DELETE_COMPLETE", 90),
         event("web", "web", "DELETE_IN_PROGRESS", 80, "User Initiated"),
@@ -630,14 +639,7 @@ def test_a_failed_delete_turns_the_protection_down_lifted_back_on(stubbed, run, 
     """When the delete ends DELETE_FAILED, `down` turns termination protection and the cluster's
     deletion protection back on, and says so."""
     stubber, clients = stubbed
-    stub_down_plan(stubber, aurora)
-    stubber.add_response(
-        "update_termination_protection",
-        {"StackId": stack_arn("web")},
-        {"StackName": stack_arn("web"), "EnableTerminationProtection": False},
-    )
-    stubber.add_response("describe_stack_events", {"StackEvents": ROOT_EVENTS[:1]})
-    stubber.add_response("delete_stack", {}, {"StackName": stack_arn("web")})
+    stub_down_until_delete(stubber, aurora)
     failed = [
         event("web", "web", "DELETE_FAILED", 90, "The following resource(s) failed to delete: "
               "[Bucket]."),
@@ -650,11 +652,7 @@ def test_a_failed_delete_turns_the_protection_down_lifted_back_on(stubbed, run, 
     stubber.add_response("describe_stacks", stack_description("web", "DELETE_FAILED"))
     stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
     stubber.add_response("describe_stack_events", {"StackEvents": failed})
-    stubber.add_response(
-        "update_termination_protection",
-        {"StackId": stack_arn("web")},
-        {"StackName": stack_arn("web"), "EnableTerminationProtection": True},
-    )
+    stub_termination_protection(stubber, True)
     result = run(
         "down", "--stack-name", "web", "--yes", "--disable-protection", with_clients=clients
     )
