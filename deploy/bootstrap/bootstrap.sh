@@ -4,7 +4,7 @@
 #   bash RELEASE/deploy/bootstrap/bootstrap.sh ENV_FILE STACK_NAME RESOURCE_ID REGION
 #
 # RELEASE is the directory the launch template's user data unpacked the artifact into (the
-# project's wheel, requirements.lock and this directory). ENV_FILE holds the site's environment,
+# project's wheel, requirements.lock, build-requirements.lock, wheelhouse/ and this directory). ENV_FILE holds the site's environment,
 # one unquoted KEY=VALUE a line; besides the site's variables it names APP_PORT, APP_LOG_GROUP and
 # GUNICORN_LOG_GROUP. STACK_NAME, RESOURCE_ID and REGION are what cfn-signal reports to.
 #
@@ -236,6 +236,25 @@ vpc_cidrs() {
   fi
 }
 
+# offline_install ARGS: pip install from the release's wheelhouse only, within what is left of
+# INSTALL_TIMEOUT. --no-index: no package index, ever; --require-hashes: only files whose sha256
+# the lock names; --no-deps: exactly the locked set (pip check proves it complete); --isolated
+# and PIP_CONFIG_FILE=/dev/null: no pip configuration or PIP_* variable can add an index or
+# another find-links. In the release directory: the lock names the app's wheel as ./NAME.whl.
+offline_install() {
+  local left=$((INSTALL_DEADLINE - SECONDS)) status=0
+  if ((left <= 0)); then
+    LAST_ERROR="pip install did not finish within its ${INSTALL_TIMEOUT}s budget"
+    return 1
+  fi
+  cd "$RELEASE"
+  PIP_CONFIG_FILE=/dev/null run timeout "$left" "$VENV/bin/python" -I -m pip --isolated install \
+    --no-input --disable-pip-version-check --no-cache-dir --no-index --find-links wheelhouse \
+    --require-hashes --no-deps "$@" || status=$?
+  cd /
+  return "$status"
+}
+
 # ------------------------------------------------------------------------------------------
 
 install -d -m 0750 "$LOG_DIR"
@@ -289,23 +308,32 @@ chmod go+x "$(dirname "$RELEASE")" "$(dirname "$(dirname "$RELEASE")")"
 shopt -s nullglob
 wheels=("$RELEASE"/*.whl)
 shopt -u nullglob
-if [[ ${#wheels[@]} -ne 1 || ! -f $RELEASE/requirements.lock ]]; then
-  LAST_ERROR="$RELEASE needs exactly one wheel and requirements.lock (found ${#wheels[@]} wheels)"
+if [[ ${#wheels[@]} -ne 1 || ! -f $RELEASE/requirements.lock || ! -d $RELEASE/wheelhouse ]]; then
+  LAST_ERROR="$RELEASE needs exactly one wheel, requirements.lock and wheelhouse/ (found"
+  LAST_ERROR+=" ${#wheels[@]} wheels): an artifact built by python -m deploy"
   exit 1
 fi
 WHEEL=${wheels[0]}
-INPUTS=$(cat "$WHEEL" "$RELEASE/requirements.lock" | sha256sum | cut -d' ' -f1)
+LOCKS=("$RELEASE/requirements.lock")
+[[ -f $RELEASE/build-requirements.lock ]] && LOCKS+=("$RELEASE/build-requirements.lock")
+# The locks carry the hash of every file installed, the wheel's included.
+INPUTS=$(cat "${LOCKS[@]}" | sha256sum | cut -d' ' -f1)
 
 step "virtualenv and locked dependencies"
 if done_with installed "$INPUTS"; then
   log "already installed: $(basename "$WHEEL")"
 else
   [[ -x $VENV/bin/python ]] || run "$PYTHON" -m venv "$VENV"
-  # The lock pins every runtime dependency, transitively (name==version, no hashes: pip cannot
-  # --require-hashes it). --no-deps installs exactly that set; pip check proves it complete.
-  run timeout "$INSTALL_TIMEOUT" "$VENV/bin/python" -I -m pip install --no-input --disable-pip-version-check --no-deps \
-    -r "$RELEASE/requirements.lock" "$WHEEL"
-  run "$VENV/bin/python" -I -m pip check
+  started=$SECONDS
+  INSTALL_DEADLINE=$((SECONDS + INSTALL_TIMEOUT))
+  # What builds the source distributions (mysqlclient) first: --no-build-isolation below builds
+  # with it, so the build tools are hash-checked too (an isolated build would fetch them).
+  if [[ -f $RELEASE/build-requirements.lock ]]; then
+    offline_install -r build-requirements.lock
+  fi
+  offline_install --no-build-isolation -r requirements.lock
+  run "$VENV/bin/python" -I -m pip --isolated check
+  log "installed from the artifact in $((SECONDS - started))s"
   mark installed "$INPUTS"
 fi
 # shellcheck disable=SC2034

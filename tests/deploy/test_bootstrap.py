@@ -161,20 +161,24 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _sandbox(directory: Path, project_artifact: bytes, site_env: dict[str, str]) -> Sandbox:
-    """An unpacked release under a sandbox root, as the user data leaves it, and its env file."""
+def _sandbox(
+    directory: Path, project_artifact: bytes, site_env: dict[str, str], *, venv: bool = True
+) -> Sandbox:
+    """An unpacked release under a sandbox root, as the user data leaves it, and its env file;
+    with ``venv``, a venv that sees this environment's packages (the install finds them there)."""
     root = directory / "root"
     release = root / "opt/employees-site/releases" / "employees_platform-0123abcd"
     release.mkdir(parents=True)
     # As the user data does it: python3 -m zipfile -e (no file modes kept).
     with zipfile.ZipFile(io.BytesIO(project_artifact)) as archive:
         archive.extractall(release)
-    # No pip of its own: the .pth below brings this environment's, and the locked packages.
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(release / "venv")], check=True
-    )
-    site_packages = next((release / "venv/lib").glob("python3*/site-packages"))
-    (site_packages / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    if venv:
+        # No pip of its own: the .pth below brings this environment's, and the locked packages.
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--without-pip", str(release / "venv")], check=True
+        )
+        site_packages = next((release / "venv/lib").glob("python3*/site-packages"))
+        (site_packages / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     state = directory / "fake-state"
     state.mkdir()
     port = free_port()
@@ -467,6 +471,52 @@ def test_readyz_that_never_answers_200_signals_failure_in_bounded_time(sandbox, 
     assert reason.startswith(f"waiting for http://127.0.0.1:{sandbox.port}/readyz failed: ")
     assert "no 200 from /readyz in 4s (last: 503 " in reason
     assert '"reader": "fallback' in reason
+
+
+def test_a_fresh_instance_installs_everything_from_the_artifact_offline(
+    tmp_path, project_artifact, site_env, record_property
+):
+    """With no package index reachable (every proxy a closed port), the bootstrap makes a fresh
+    venv and installs the wheel, the locked wheels and mysqlclient's source from the artifact
+    only (--no-index --require-hashes), then boots and signals success. Logs the install time."""
+    box = _sandbox(tmp_path, project_artifact, site_env, venv=False)
+    closed = f"http://127.0.0.1:{free_port()}"
+    try:
+        result = box.run(
+            timeout=600,
+            BOOTSTRAP_PYTHON=sys._base_executable,
+            HTTP_PROXY=closed, HTTPS_PROXY=closed, http_proxy=closed, https_proxy=closed,
+            NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
+        )  # fmt: skip
+    finally:
+        box.stop()
+    log = result.stdout
+    assert result.returncode == 0, log[-3000:]
+    [signal_call] = box.calls("cfn-signal")
+    assert signal_call["argv"][1:3] == ["--exit-code", "0"]
+    site_packages = next((box.release / "venv/lib").glob("python3*/site-packages"))
+    assert not any("test-environment" in pth.name for pth in site_packages.glob("*.pth"))
+    assert list(site_packages.glob("MySQLdb/_mysql*.so"))  # compiled here from the sdist
+    assert list(site_packages.glob("employees_site/gunicorn.conf.py"))
+    seconds = int(re.search(r"installed from the artifact in (\d+)s", log).group(1))
+    record_property("offline_install_seconds", seconds)
+    print(f"offline install from the artifact: {seconds}s")  # shown with pytest -s / -rP
+
+
+def test_a_tampered_file_in_the_artifact_fails_the_boot(tmp_path, project_artifact, site_env):
+    """A wheel whose bytes differ from the lock's hash is refused (--require-hashes): the boot
+    fails with signal 1 and pip's reason, and nothing is started."""
+    box = _sandbox(tmp_path, project_artifact, site_env, venv=False)
+    [wheel] = (box.release / "wheelhouse").glob("sqlparse-*.whl")
+    wheel.write_bytes(wheel.read_bytes() + b"tampered")
+    result = box.run(timeout=300, BOOTSTRAP_PYTHON=sys._base_executable)
+    assert result.returncode == 1
+    assert "DO NOT MATCH THE HASHES" in result.stdout
+    [signal_call] = box.calls("cfn-signal")
+    argv = signal_call["argv"]
+    assert argv[1:3] == ["--exit-code", "1"]
+    assert argv[argv.index("--reason") + 1].startswith("virtualenv and locked dependencies failed")
+    assert box.gunicorn_pid() is None
 
 
 def test_metadata_that_never_answers_fails_the_boot_with_the_reason(sandbox, site_env):
