@@ -7,6 +7,7 @@ preview flags what an operator must not miss: replacing or removing a resource t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ STATEFUL_TYPES = frozenset(
         "AWS::Logs::LogGroup",
     }
 )
+# "Nested change set arn:...:changeSet/x/uuid was not successfully created: Currently in FAILED."
+_NESTED_ARN = re.compile(r"arn:aws[\w-]*:cloudformation:[^:\s]+:\d+:changeSet/[^\s]+/[\w-]+")
 _SYMBOLS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": "<", "Dynamic": "?"}
 
 
@@ -108,6 +111,30 @@ def describe(cloudformation: Any, change_set_id: str, path: str, retry: Retrying
                 cloudformation, change.nested_change_set_id, f"{path}/{change.logical_id}", retry
             )
     return tree
+
+
+def failure_reason(cloudformation: Any, tree: ChangeSetTree, retry: Retrying) -> str:
+    """Why a FAILED change set failed. The root of a nested set only says that a nested change
+    set "was not successfully created"; the failed child's own StatusReason says why."""
+    failed = [child for child in tree.walk() if child is not tree and child.status == "FAILED"]
+    if not failed:
+        # A root that failed on its children may list no changes: follow the ARNs it names.
+        for arn in dict.fromkeys(_NESTED_ARN.findall(tree.reason)):
+            page = retry(cloudformation.describe_change_set, ChangeSetName=arn)
+            path = f"{tree.stack_path}/{page.get('StackName') or arn.split('/')[-2]}"
+            failed.append(
+                ChangeSetTree(
+                    arn, page.get("StackId", ""), path, page.get("Status", ""),
+                    page.get("StatusReason", "") or "",
+                )
+            )  # fmt: skip
+    own = [child for child in failed if child.reason and not _NESTED_ARN.search(child.reason)]
+    if not own:
+        return tree.reason
+    return (
+        "\n".join(f"nested stack {child.stack_path}: {child.reason}" for child in own)
+        + f"\n(root: {tree.reason})"
+    )
 
 
 def preview(tree: ChangeSetTree) -> list[str]:

@@ -184,7 +184,8 @@ class Deployer:
                 if any(text in tree.reason for text in _NO_CHANGES):
                     self.delete_change_set(change_set)
                     return None
-                raise ChangeSetFailed(stack=change_set.stack_name, reason=tree.reason)
+                reason = changesets.failure_reason(self.cloudformation, tree, self.retry)
+                raise ChangeSetFailed(stack=change_set.stack_name, reason=reason)
             if tree.status not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
                 # DELETE_PENDING/_IN_PROGRESS/_COMPLETE/_FAILED: someone removed it meanwhile.
                 raise ChangeSetFailed(

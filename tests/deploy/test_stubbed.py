@@ -662,3 +662,36 @@ def test_a_failed_delete_turns_the_protection_down_lifted_back_on(stubbed, run, 
     assert "Termination protection turned back on (the stack was not deleted)." in result.out
     cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=aurora)["DBClusters"][0]
     assert cluster["DeletionProtection"] is True
+
+
+CHILD_CS = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/db-cs/0f1e2d3c-aaaa-bbbb"
+CHILD_REASON = "Parameters: [DbInstanceClass] must have values"
+ROOT_REASON = f"Nested change set {CHILD_CS} was not successfully created: Currently in FAILED."
+
+
+@pytest.mark.parametrize("root_lists_the_child", [True, False])
+def test_a_failed_nested_change_set_prints_the_childs_own_reason(
+    stubbed, up, name, root_lists_the_child
+):
+    """When a nested change set fails, the error names the nested stack and its own reason, not
+    only the root's "was not successfully created"; found in the tree or through the ARN."""
+    stubber, clients = stubbed
+    stubber.add_response("describe_stacks", stack_description(name, "UPDATE_COMPLETE"))
+    stubber.add_response("create_change_set", {"Id": "cs-root", "StackId": stack_arn(name)})
+    changes = [{"Type": "Resource", "ResourceChange": {
+        "Action": "Modify", "LogicalResourceId": "DatabaseStack",
+        "ResourceType": "AWS::CloudFormation::Stack", "ChangeSetId": CHILD_CS}}]  # fmt: skip
+    stubber.add_response("describe_change_set", {
+        "ChangeSetId": "cs-root", "StackId": stack_arn(name), "StackName": name,
+        "Status": "FAILED", "StatusReason": ROOT_REASON,
+        "Changes": changes if root_lists_the_child else [],
+    })  # fmt: skip
+    stubber.add_response("describe_change_set", {
+        "ChangeSetId": CHILD_CS, "StackId": stack_arn(DB_STACK), "StackName": DB_STACK,
+        "Status": "FAILED", "StatusReason": CHILD_REASON, "Changes": [],
+    }, {"ChangeSetName": CHILD_CS})  # fmt: skip
+    result = up(with_clients=clients)
+    assert result.code == 1
+    where = f"{name}/DatabaseStack" if root_lists_the_child else f"{name}/{DB_STACK}"
+    assert f"nested stack {where}: {CHILD_REASON}" in result.out
+    assert "Fix the template or parameters and run again." in result.out
