@@ -179,7 +179,7 @@ class Deployer:
                 self.cloudformation, change_set.id, change_set.stack_name, self.retry
             )
             if tree.status == "CREATE_COMPLETE":
-                return tree
+                return changesets.judge(tree)
             if tree.status == "FAILED":
                 if any(text in tree.reason for text in _NO_CHANGES):
                     self.delete_change_set(change_set)

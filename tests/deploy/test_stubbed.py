@@ -300,12 +300,6 @@ def test_preview_shows_nested_change_sets_and_flags_data_at_risk(stubbed, up, na
     stubber, clients = stubbed
     root_cs, net_cs, db_cs = (f"arn:aws:cloudformation:cs/{n}" for n in ("root", "net", "db"))
 
-    def change(action, logical, kind, replacement=None, nested=None):
-        detail = {"Action": action, "LogicalResourceId": logical, "ResourceType": kind}
-        detail |= {"Replacement": replacement} if replacement else {}
-        detail |= {"ChangeSetId": nested} if nested else {}
-        return {"Type": "Resource", "ResourceChange": detail}
-
     def change_set(cs_id, stack, changes):
         return {"ChangeSetId": cs_id, "StackId": stack_arn(stack), "Status": "CREATE_COMPLETE",
                 "ExecutionStatus": "AVAILABLE", "Changes": changes}  # fmt: skip
@@ -695,3 +689,96 @@ def test_a_failed_nested_change_set_prints_the_childs_own_reason(
     where = f"{name}/DatabaseStack" if root_lists_the_child else f"{name}/{DB_STACK}"
     assert f"nested stack {where}: {CHILD_REASON}" in result.out
     assert "Fix the template or parameters and run again." in result.out
+
+
+def change(action, logical, kind, replacement=None, nested=None, **extra):
+    """A change set's Changes entry."""
+    detail = {"Action": action, "LogicalResourceId": logical, "ResourceType": kind, **extra}
+    detail |= {"Replacement": replacement} if replacement else {}
+    detail |= {"ChangeSetId": nested} if nested else {}
+    return {"Type": "Resource", "ResourceChange": detail}
+
+
+def dynamic(source, entity, recreation="Never"):
+    """A Details entry whose value is known only while executing."""
+    return {"Target": {"Attribute": "Properties", "Name": "X", "RequiresRecreation": recreation},
+            "Evaluation": "Dynamic", "ChangeSource": source, "CausingEntity": entity}  # fmt: skip
+
+
+def stub_preview(stubber, name, root_changes, *nested):
+    """An UPDATE `up --no-execute` whose root change set has ``root_changes`` and whose nested
+    change sets (in order) have the given changes."""
+    stubber.add_response("describe_stacks", stack_description(name, "UPDATE_COMPLETE"))
+    stubber.add_response("create_change_set", {"Id": "cs-root", "StackId": stack_arn(name)})
+    for cs_id, changes in [("cs-root", root_changes), *nested]:
+        stubber.add_response("describe_change_set", {
+            "ChangeSetId": cs_id, "StackId": stack_arn(name), "Status": "CREATE_COMPLETE",
+            "Changes": changes,
+        }, {"ChangeSetName": cs_id})  # fmt: skip
+
+
+def test_a_removed_nested_stack_that_holds_a_cluster_is_data_at_risk(stubbed, up, name):
+    """Removing DatabaseStack (no nested change set for it) warns about the cluster inside it."""
+    stubber, clients = stubbed
+    stub_preview(stubber, name, [
+        change("Remove", "DatabaseStack", "AWS::CloudFormation::Stack",
+               PhysicalResourceId=stack_arn(DB_STACK), PolicyAction="Delete"),
+    ])  # fmt: skip
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": [
+        resource("Cluster", "AWS::RDS::DBCluster", "cluster-1"),
+        resource("Alarm", "AWS::CloudWatch::Alarm", "alarm-1"),
+    ]}, {"StackName": stack_arn(DB_STACK)})  # fmt: skip
+    result = up("--no-execute", with_clients=clients)
+    assert result.code == 0, result.out
+    assert (
+        "- Remove  DatabaseStack (AWS::CloudFormation::Stack)  policy: Delete  !! DATA AT RISK"
+        in result.out
+    )
+    assert f"{name}/DatabaseStack (AWS::CloudFormation::Stack) is removed\n" in result.out
+    assert f"    with {name}/DatabaseStack/Cluster (AWS::RDS::DBCluster)\n" in result.out
+    assert "Alarm" not in result.out.split("WARNING")[1]
+
+
+@pytest.mark.parametrize(
+    ("network_changes", "cluster_detail", "at_risk"),
+    [
+        ([], dynamic("ParameterReference", "VpcId", "Always"), False),  # sibling unchanged
+        ([change("Modify", "Vpc", "AWS::EC2::VPC", "True")],
+         dynamic("ParameterReference", "VpcId", "Always"), True),  # sibling changes: may be
+        ([], dynamic("ResourceAttribute", "Key.Arn", "Conditionally"), False),  # Key unchanged
+        ([], {"Target": {"Attribute": "Properties", "Name": "Port",
+                         "RequiresRecreation": "Always"},
+              "Evaluation": "Static", "ChangeSource": "DirectModification"}, True),
+    ],
+)  # fmt: skip
+def test_conditional_replacement_is_judged_from_details(
+    stubbed, up, name, network_changes, cluster_detail, at_risk
+):
+    """A Conditional replacement that comes only from values that do not change (a sibling's
+    output, through a parameter, with nothing to change in the sibling) is not flagged; one from
+    a sibling that changes, or from a static change, is."""
+    stubber, clients = stubbed
+    stub_preview(
+        stubber,
+        name,
+        [
+            change("Modify", "NetworkStack", "AWS::CloudFormation::Stack", "False", "cs-net"),
+            change("Modify", "DatabaseStack", "AWS::CloudFormation::Stack", "False", "cs-db",
+                   Details=[dynamic("ResourceAttribute", "NetworkStack.Outputs.VpcId")]),
+        ],
+        ("cs-net", network_changes),
+        ("cs-db", [change("Modify", "Cluster", "AWS::RDS::DBCluster", "Conditional",
+                          PolicyAction="ReplaceAndSnapshot", Details=[cluster_detail])]),
+    )  # fmt: skip
+    result = up("--no-execute", with_clients=clients)
+    assert result.code == 0, result.out
+    assert "policy: ReplaceAndSnapshot" in result.out
+    if at_risk:
+        assert "Cluster (AWS::RDS::DBCluster)  may be replaced" in result.out
+        assert (
+            f"{name}/DatabaseStack/Cluster (AWS::RDS::DBCluster) is possibly replaced (a "
+            "snapshot of the old one is taken first)" in result.out
+        )
+    else:
+        assert "(Conditional: only from values that do not change)" in result.out
+        assert "DATA AT RISK" not in result.out and "WARNING" not in result.out
