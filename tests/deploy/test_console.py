@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-from deploy.cli import Console
+from deploy.console import Console
 from deploy.events import Event, Progress
 
 T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
@@ -29,7 +29,7 @@ def test_terminal_shows_resources_done_of_total():
     console.events([make("Vpc", "CREATE_COMPLETE")])
     text = stream.getvalue()
     assert text.endswith("[1/3 resources done]")
-    assert "[0/3 resources done]\r\x1b[K09:00:00  CREATE_COMPLETE" in text
+    assert "[0/3 resources done]\r\x1b[K2026-01-05T09:00:00Z  CREATE_COMPLETE" in text
 
 
 def test_plain_output_has_no_progress_line():
@@ -37,4 +37,6 @@ def test_plain_output_has_no_progress_line():
     stream = io.StringIO()
     console = Console(stream, Progress(expected=3))
     console.events([make("Vpc", "CREATE_COMPLETE")])
-    assert stream.getvalue() == "09:00:00  CREATE_COMPLETE              web/Vpc  (AWS::EC2::VPC)\n"
+    assert stream.getvalue() == (
+        "2026-01-05T09:00:00Z  CREATE_COMPLETE              web/Vpc  (AWS::EC2::VPC)\n"
+    )

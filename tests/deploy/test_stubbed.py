@@ -228,19 +228,25 @@ CREATE_PARAMS = {
 }  # fmt: skip
 
 
+ROLE = "arn:aws:iam::123456789012:role/cloudformation-deployer"
+
+
 @pytest.mark.parametrize(
-    ("flags", "on_failure"),
-    [((), "DO_NOTHING"), (("--on-failure", "delete"), "DELETE"),
-     (("--on-failure", "rollback"), "ROLLBACK")],
+    ("flags", "on_failure", "extra"),
+    [((), "DO_NOTHING", {}), (("--on-failure", "delete"), "DELETE", {}),
+     (("--on-failure", "rollback", "--role-arn", ROLE), "ROLLBACK", {"RoleARN": ROLE})],
 )  # fmt: skip
-def test_a_first_create_keeps_a_failed_stack_unless_told_otherwise(stubbed, up, flags, on_failure):
-    """A CREATE change set carries OnStackFailure: DO_NOTHING by default, else as --on-failure."""
+def test_a_first_create_keeps_a_failed_stack_unless_told_otherwise(
+    stubbed, up, flags, on_failure, extra
+):
+    """A CREATE change set carries OnStackFailure: DO_NOTHING by default, else as --on-failure;
+    and RoleARN with --role-arn."""
     stubber, clients = stubbed
     stubber.add_client_error("describe_stacks", "ValidationError", "Stack with id x does not exist")
     stubber.add_response(
         "create_change_set",
         {"Id": "arn:aws:cloudformation:cs/root", "StackId": stack_arn("web")},
-        CREATE_PARAMS | {"ChangeSetType": "CREATE", "OnStackFailure": on_failure},
+        CREATE_PARAMS | {"ChangeSetType": "CREATE", "OnStackFailure": on_failure} | extra,
     )
     stubber.add_response("describe_change_set", {
         "ChangeSetId": "cs", "StackId": stack_arn("web"), "Status": "CREATE_COMPLETE",
@@ -568,7 +574,7 @@ def test_failed_update_streams_nested_events_and_prints_the_root_cause(stubbed, 
     result = up(with_clients=clients)
     assert result.code == 1
     assert "~ Modify  PublicSubnet (AWS::EC2::Subnet)  REPLACEMENT\n" in result.out
-    streamed = [line for line in result.out.splitlines() if line.startswith("09:00:")]
+    streamed = [line for line in result.out.splitlines() if line.startswith("2026-01-05T09:00:")]
     assert [line.split()[1] for line in streamed] == [
         "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_FAILED",
         "UPDATE_FAILED", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
