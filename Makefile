@@ -23,7 +23,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml | system-packages
 	@echo "Setting up $(VENV) (first run only)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip 2>&1 | $(QUIET_PIP)
-	@$(PY) -m pip install -q -e '.[test,lint,bench]' 2>&1 | $(QUIET_PIP)
+	@$(PY) -m pip install -q -e '.[test,lint,bench,deploy]' 2>&1 | $(QUIET_PIP)
 	@touch $@
 
 # checkov pins its own boto3 and friends: it lives in a venv of its own so that it never

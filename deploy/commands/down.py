@@ -47,7 +47,8 @@ def run(ctx: Context) -> int:
         clients.rds, plan.extra_readers, ctx.retry, ctx.sleep, args.poll_interval
     )
     try:
-        outcome = deployer.delete(stack, console.events)
+        with console.waiting(f"deletion of {args.stack_name}", operation=True):
+            outcome = deployer.delete(stack, console.events)
     except (DeployError, ClientError, BotoCoreError):
         # What outlives the failed delete must not stay unprotected because of `down`.
         if plan.protected_stack:

@@ -13,11 +13,13 @@ def run(ctx: Context) -> int:
     watcher = deployer.history(stack["StackId"], stack["StackName"], everything=args.all)
     console.events(watcher.events)
     status = stack["StackStatus"]
-    while args.follow and status.endswith("_IN_PROGRESS"):
-        ctx.sleep(args.poll_interval)
-        console.events(watcher.poll())
-        current = deployer.stack(stack["StackId"])
-        status = current["StackStatus"] if current else "DELETE_COMPLETE"
+    if args.follow and status.endswith("_IN_PROGRESS"):
+        with console.waiting(f"{status} of {stack['StackName']}", operation=True):
+            while status.endswith("_IN_PROGRESS"):
+                ctx.sleep(args.poll_interval)
+                console.events(watcher.poll())
+                current = deployer.stack(stack["StackId"])
+                status = current["StackStatus"] if current else "DELETE_COMPLETE"
     if args.follow:
         console.events(watcher.sweep())
     cause = root_cause(watcher.events)

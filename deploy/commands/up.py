@@ -55,7 +55,10 @@ def run(ctx: Context) -> int:
             role_arn=args.role_arn,
         )
         pending.change_set = change_set
-        tree = deployer.wait_for_change_set(change_set) if change_set else None
+        tree = None
+        if change_set:
+            with console.waiting(f"creating change set {change_set.name}"):
+                tree = deployer.wait_for_change_set(change_set)
         if change_set is None or tree is None:
             pending.change_set = None  # an empty change set was deleted by the wait
             console.print(f"Stack {args.stack_name} is up to date: no changes to deploy.")
@@ -81,7 +84,8 @@ def run(ctx: Context) -> int:
     except KeyboardInterrupt:
         raise Interrupted(pending.discard_after_interrupt()) from None
     console.progress.expected = tree.resource_changes
-    outcome = deployer.execute(change_set, console.events)
+    with console.waiting(f"{change_set.type.lower()} of {args.stack_name}", operation=True):
+        outcome = deployer.execute(change_set, console.events)
     console.print(f"Stack {args.stack_name}: {outcome.status}")
     if args.enable_termination_protection:
         _protect_new_stack(ctx, change_set)

@@ -32,7 +32,9 @@ def package(
             key = args.artifact_key
         else:
             console.print(f"Building the app artifact from {args.project_dir.resolve()}")
-            key = packager.artifact(artifact.build(args.project_dir))
+            with console.waiting("building the app artifact (wheels for x86_64 and arm64)"):
+                built = artifact.build(args.project_dir)
+            key = packager.artifact(built)
     template_set = packager.templates(args.templates, args.root_template)
     console.print(
         f"Packaged to s3://{args.bucket}/: {len(packager.uploaded)} uploaded, "

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import select
 import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from botocore.exceptions import ClientError
 
 from .conftest import FIXTURES, count_puts
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def test_up_creates_the_stack_through_a_change_set(up, clients, name):
@@ -176,3 +184,42 @@ def test_answering_yes_executes(up, clients, name):
     result = up("--no-yes", confirm=lambda question: True)
     assert result.code == 0, result.out
     assert f"Stack {name}: CREATE_COMPLETE" in result.out
+
+
+def test_up_on_a_terminal_shows_live_progress(bucket, name, templates, artifact_zip, clients):
+    """`python -m deploy up` under a pseudo-terminal shows the change-set wait and the stack
+    operation as live displays (spinner, elapsed time, the in-progress table), then the result."""
+    leader, follower = os.openpty()
+    argv = [
+        sys.executable, "-m", "deploy", "up", "--stack-name", name, "--bucket", bucket,
+        "--templates", str(templates), "--artifact", str(artifact_zip), "--skip-checks",
+        "--yes", "--region", "us-east-1", "--poll-interval", "0.2",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        argv, stdin=follower, stdout=follower, stderr=follower, cwd=PROJECT, close_fds=True
+    )
+    os.close(follower)
+    output = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the process ended
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=10)
+    os.close(leader)
+    text = output.decode(errors="replace")
+    assert process.returncode == 0, text[-3000:]
+    assert "creating change set deploy-" in text
+    assert f"create of {name} (0m0" in text
+    assert "in progress" in text and "elapsed" in text  # the live table's header
+    assert "resources done]" in text
+    assert "\x1b[" in text  # drawn with terminal control sequences, not plain lines
+    assert f"Stack {name}: CREATE_COMPLETE" in text
