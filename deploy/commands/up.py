@@ -138,9 +138,9 @@ class _Pending:
         made = self.change_set
         if made is None:
             return (
-                "No change set was left (a change set being created when interrupted stays in "
-                "`aws cloudformation list-change-sets`). Uploaded files stay in the bucket, "
-                "where the next run reuses them."
+                "No change set had been created yet (if the request was already on its way, "
+                "`aws cloudformation list-change-sets` shows it). Uploaded files stay in the "
+                "bucket, where the next run reuses them."
             )
         try:
             said = self.discard()
