@@ -788,3 +788,39 @@ def test_conditional_replacement_is_judged_from_details(
     else:
         assert "(Conditional: only from values that do not change)" in result.out
         assert "DATA AT RISK" not in result.out and "WARNING" not in result.out
+
+
+def test_events_of_a_create_failed_stack_name_the_cause_and_the_way_on(stubbed, run):
+    """A first create kept by DO_NOTHING ends CREATE_FAILED with nothing rolled back: `events`
+    names the failed nested resource (not the cascade) and exits 1."""
+    stubber, clients = stubbed
+    failed = [
+        event("web", "web", "CREATE_FAILED", 31,
+              "The following resource(s) failed to create: [NetworkStack]."),
+        event("web", "NetworkStack", "CREATE_FAILED", 30,
+              f"Embedded stack {stack_arn(NESTED)} was not successfully created: The following "
+              "resource(s) failed to create: [PublicSubnet].",
+              type="AWS::CloudFormation::Stack", physical=stack_arn(NESTED)),
+        *ROOT_EVENTS[-3:],  # the nested stack's start, the create's start, the review
+    ]  # fmt: skip
+    nested = [
+        event(NESTED, NESTED, "CREATE_FAILED", 21, "The following resource(s) failed to "
+              "create: [PublicSubnet]."),
+        event(NESTED, "PublicSubnet", "CREATE_FAILED", 20, SUBNET_REASON, type="AWS::EC2::Subnet"),
+        event(NESTED, "Vpc", "CREATE_COMPLETE", 15, type="AWS::EC2::VPC"),  # kept, not rolled back
+        event(NESTED, NESTED, "CREATE_IN_PROGRESS", 3, "User Initiated"),
+    ]  # fmt: skip
+    stubber.add_response("describe_stacks", stack_description("web", "CREATE_FAILED"))
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": [
+        resource("NetworkStack", "AWS::CloudFormation::Stack", stack_arn(NESTED), "CREATE_FAILED"),
+    ]})  # fmt: skip
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    stubber.add_response("describe_stack_events", {"StackEvents": failed})
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": nested}, {"StackName": stack_arn(NESTED)}
+    )
+    result = run("events", "--stack-name", "web", with_clients=clients)
+    assert result.code == 1
+    assert "web: CREATE_FAILED" in result.out
+    assert "  resource: PublicSubnet (AWS::EC2::Subnet)\n  status:   CREATE_FAILED" in result.out
+    assert "ROLLBACK" not in result.out
