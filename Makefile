@@ -31,7 +31,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml | run-packages
 	@echo "Setting up $(VENV) (first run only, about a minute)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip $(call QUIET_PIP,$(VENV))
-	@$(PY) -m pip install -q -e '.[test,lint,bench]' $(call QUIET_PIP,$(VENV))
+	@$(PY) -m pip install -q -e '.[test,lint,bench,deploy]' $(call QUIET_PIP,$(VENV))
 	@touch $@
 
 # checkov pins its own boto3 and friends: it lives in a venv of its own so that it never

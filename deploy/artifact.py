@@ -1,13 +1,18 @@
-"""The app artifact: a zip of the project's wheel and a lock of its runtime dependencies.
+"""The app artifact: the project's wheel, every dependency for the instances, and hashed locks.
 
-Both parts are byte-for-byte reproducible, so the artifact's sha256 (its S3 key) changes only when
-the code or the locked versions do: the wheel is built from a copy of the project with
-SOURCE_DATE_EPOCH fixed, and the zip entries carry a fixed date. The lock pins every runtime
-dependency, transitively, to the version installed where the build runs: the versions the
-project's tests ran with. The zip also carries ``deploy/bootstrap/`` (this package's bootstrap
-script and its templates) at that path: the launch template's user data unpacks the zip and runs
-``deploy/bootstrap/bootstrap.sh`` from it, which installs the wheel and exactly the locked set
-(``pip install --no-deps -r requirements.lock <wheel>``, then ``pip check``).
+The zip holds the project's wheel, ``requirements.lock``, ``wheelhouse/`` and
+``deploy/bootstrap/`` (this package's bootstrap script and its templates, at the path the launch
+template's user data runs it from). The lock pins every runtime dependency, transitively, to the
+version installed where the build runs (the versions the project's tests ran with), and lists
+the sha256 of every file the wheelhouse holds for it (see ``deploy.wheelhouse``: wheels for
+CPython 3.11 on x86_64 and arm64, and mysqlclient's source) and of the project's wheel. When the
+wheelhouse holds source distributions, ``build-requirements.lock`` pins what builds them. The
+bootstrap installs both with ``pip install --no-index --require-hashes``: an instance needs no
+package index, and installs exactly these files.
+
+The zip is byte-for-byte reproducible, so its sha256 (its S3 key) changes only when the code or
+the locked versions do: the wheel is built from a copy of the project with SOURCE_DATE_EPOCH
+fixed, and the zip entries carry a fixed date.
 """
 
 from __future__ import annotations
@@ -28,9 +33,12 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from . import wheelhouse
 from .exceptions import ArtifactBuildFailed
 
 LOCK_NAME = "requirements.lock"
+BUILD_LOCK_NAME = "build-requirements.lock"
+WHEELHOUSE = "wheelhouse/"
 # What every instance runs at boot; shipped beside the wheel so user data can run it before any
 # Python package is installed.
 BOOTSTRAP_DIR = Path(__file__).resolve().parent / "bootstrap"
@@ -79,8 +87,14 @@ def read(path: Path) -> Artifact:
     return Artifact(filename=path.name, data=data)
 
 
-def build(project_dir: Path) -> Artifact:
-    """Build the project's wheel and lock, and zip them reproducibly."""
+def build(
+    project_dir: Path,
+    *,
+    cache: Path | None = None,
+    download: wheelhouse.Downloader | None = None,
+) -> Artifact:
+    """Build the project's wheel, gather its locked dependencies (from ``cache``, downloading
+    what is missing), write the hashed locks, and zip them reproducibly."""
     project_dir = project_dir.resolve()
     if not (project_dir / "pyproject.toml").is_file() and not (project_dir / "setup.py").is_file():
         raise ArtifactBuildFailed(
@@ -92,15 +106,32 @@ def build(project_dir: Path) -> Artifact:
         source = Path(scratch) / "src"
         shutil.copytree(project_dir, source, ignore=_IGNORED)
         wheel = _build_wheel(source, Path(scratch) / "wheel", project_dir)
-        lock = lock_text(_requires(wheel))
-        buffer = io.BytesIO()
+        pins = pinned(_requires(wheel))
+        files = wheelhouse.collect(pins, cache or wheelhouse.DEFAULT_CACHE, download)
+        versions = pins | wheelhouse.BUILD_REQUIREMENTS
+        build_names = {name for name in files if name in wheelhouse.BUILD_REQUIREMENTS}
+        runtime = {name: paths for name, paths in files.items() if name not in build_names}
+        # The project's own wheel by path (the bootstrap runs pip in the release directory).
+        own = f"./{wheel.name} \\\n    --hash=sha256:{wheelhouse.sha256(wheel)}\n"
+        lock = _HEADER + "".join(wheelhouse.lock_lines(runtime, versions)) + own
         entries = [(wheel.name, wheel.read_bytes(), 0o644), (LOCK_NAME, lock.encode(), 0o644)]
+        if build_names:
+            build_files = {name: files[name] for name in build_names}
+            build_lock = _BUILD_HEADER + "".join(wheelhouse.lock_lines(build_files, versions))
+            entries.append((BUILD_LOCK_NAME, build_lock.encode(), 0o644))
         entries += bootstrap_files()
+        entries += [
+            (WHEELHOUSE + path.name, path.read_bytes(), 0o644)
+            for path in sorted({path for paths in files.values() for path in paths})
+        ]
+        buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, data, mode in entries:
                 info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
                 info.external_attr = mode << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
+                # Wheels and sdists are compressed already: stored, they zip in no time.
+                stored = name.startswith(WHEELHOUSE)
+                info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
                 archive.writestr(info, data)
     return Artifact(filename=f"{wheel.name.split('-')[0]}.zip", data=buffer.getvalue())
 
@@ -142,8 +173,19 @@ def _requires(wheel: Path) -> list[str]:
     return metadata.get_all("Requires-Dist") or []
 
 
-def lock_text(requirements: list[str]) -> str:
-    """``name==version`` of every runtime dependency, transitively, as installed here."""
+_HEADER = (
+    "# Runtime dependencies as installed where the artifact was built (tested versions), with\n"
+    "# the sha256 of every file of wheelhouse/ for each. Install from the release directory:\n"
+    "# pip install --no-index --find-links wheelhouse --require-hashes --no-deps \\\n"
+    "#     --no-build-isolation -r requirements.lock\n"
+)
+_BUILD_HEADER = (
+    "# What builds the source distributions of wheelhouse/; installed first, hash-checked.\n"
+)
+
+
+def pinned(requirements: list[str]) -> dict[str, str]:
+    """Canonical name -> version of every runtime dependency, transitively, as installed here."""
     pinned: dict[str, str] = {}
     expanded: set[tuple[str, str]] = set()
     pending = [(line, "") for line in requirements]
@@ -178,5 +220,4 @@ def lock_text(requirements: list[str]) -> str:
         for item in wanted:
             expanded.add((key, item))
             pending.extend((sub, item) for sub in distribution.requires or [])
-    header = "# Runtime dependencies as installed where the artifact was built (tested versions).\n"
-    return header + "".join(f"{name}=={pinned[name]}\n" for name in sorted(pinned))
+    return dict(sorted(pinned.items()))

@@ -20,13 +20,19 @@ from botocore.parsers import ResponseParserError
 from . import changesets
 from .events import Event, EventWatcher, describe_cause, root_cause
 from .exceptions import (
+    ChangeSetDenied,
     ChangeSetFailed,
+    ChangeSetLimitExceeded,
+    ChangeSetWrongState,
     StackBusy,
+    StackDeleteFailed,
     StackFailed,
+    StackImportRollbackFailed,
     StackInRollbackComplete,
     StackNeedsRollbackFix,
+    StackRollbackFailed,
 )
-from .retry import Retrying
+from .retry import DENIED_CODES, Retrying, error_code
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +43,24 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAN
 # StatusReason of a change set with nothing to do (both wordings occur).
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE", "DELETE_COMPLETE"})
+# What a failed first create leaves (CreateChangeSet's OnStackFailure), by `--on-failure` choice.
+# DO_NOTHING keeps the stack in CREATE_FAILED with what was created, so a fix is an update and
+# the failed resources stay there to inspect; ROLLBACK and DELETE throw the work away.
+ON_FAILURE = {"do-nothing": "DO_NOTHING", "rollback": "ROLLBACK", "delete": "DELETE"}
+# Stack states that take no change set, and the error that says what to do instead.
+_REFUSED = {
+    "ROLLBACK_COMPLETE": StackInRollbackComplete,
+    "ROLLBACK_FAILED": StackRollbackFailed,
+    "DELETE_FAILED": StackDeleteFailed,
+    "UPDATE_ROLLBACK_FAILED": StackNeedsRollbackFix,
+    "IMPORT_ROLLBACK_FAILED": StackImportRollbackFailed,
+}
+# CreateChangeSet's error codes that are not about the template.
+_LIMITS = frozenset({"LimitExceededException", "LimitExceeded"})
+# A stack that changed state between our read and CreateChangeSet (ValidationError wordings:
+# "... is in UPDATE_IN_PROGRESS state and can not be updated", "Stack [x] already exists and
+# cannot be created again with the changeSet [y]").
+_WRONG_STATE = ("state and can not be updated", "already exists and cannot be created")
 
 EventCallback = Callable[[list[Event]], None]
 
@@ -47,6 +71,7 @@ class ChangeSet:
     stack_id: str
     stack_name: str
     type: str  # CREATE or UPDATE
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,10 +117,10 @@ class Deployer:
             # and a CREATE change set is what it accepts (as in the awscli deployer).
             return "CREATE", stack
         status = stack["StackStatus"]
-        if status == "ROLLBACK_COMPLETE":
-            raise StackInRollbackComplete(stack=stack_name)
-        if status == "UPDATE_ROLLBACK_FAILED":
-            raise StackNeedsRollbackFix(stack=stack_name)
+        if status in _REFUSED:
+            raise _REFUSED[status](stack=stack_name)
+        # CREATE_FAILED (a first create with OnStackFailure=DO_NOTHING) takes an UPDATE change
+        # set: the resources that were created stay, the fixed template completes the stack.
         if status.endswith("_IN_PROGRESS"):
             raise StackBusy(stack=stack_name, status=status)
         return "UPDATE", stack
@@ -112,14 +137,22 @@ class Deployer:
         parameters: list[dict[str, Any]],
         change_set_type: str,
         tags: Mapping[str, str] | None = None,
+        *,
+        on_failure: str = "do-nothing",
+        role_arn: str | None = None,
     ) -> ChangeSet | None:
         """Create the change set (with nested ones); None if there is nothing to change."""
         name = "deploy-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
         # Tags only when given: an empty Tags list tells CloudFormation to remove every tag of
         # the stack and its resources, which a plain re-run must not do.
-        optional = {}
+        optional: dict[str, Any] = {}
         if tags:
             optional["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+        if change_set_type == "CREATE":
+            # Only a CREATE change set takes it (CloudFormation refuses it on an UPDATE).
+            optional["OnStackFailure"] = ON_FAILURE[on_failure]
+        if role_arn:
+            optional["RoleARN"] = role_arn
         try:
             answer = self.retry(
                 self.cloudformation.create_change_set,
@@ -136,8 +169,8 @@ class Deployer:
         except ClientError as error:
             if any(text in str(error) for text in _NO_CHANGES):
                 return None
-            raise ChangeSetFailed(stack=stack_name, reason=_message(error)) from error
-        return ChangeSet(answer["Id"], answer["StackId"], stack_name, change_set_type)
+            raise _change_set_error(error, stack_name, role_arn) from error
+        return ChangeSet(answer["Id"], answer["StackId"], stack_name, change_set_type, name)
 
     def wait_for_change_set(self, change_set: ChangeSet) -> changesets.ChangeSetTree | None:
         """Wait until the change set (and its nested ones) is ready; None if it is empty."""
@@ -146,12 +179,13 @@ class Deployer:
                 self.cloudformation, change_set.id, change_set.stack_name, self.retry
             )
             if tree.status == "CREATE_COMPLETE":
-                return tree
+                return changesets.judge(tree)
             if tree.status == "FAILED":
                 if any(text in tree.reason for text in _NO_CHANGES):
                     self.delete_change_set(change_set)
                     return None
-                raise ChangeSetFailed(stack=change_set.stack_name, reason=tree.reason)
+                reason = changesets.failure_reason(self.cloudformation, tree, self.retry)
+                raise ChangeSetFailed(stack=change_set.stack_name, reason=reason)
             if tree.status not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
                 # DELETE_PENDING/_IN_PROGRESS/_COMPLETE/_FAILED: someone removed it meanwhile.
                 raise ChangeSetFailed(
@@ -165,6 +199,10 @@ class Deployer:
 
     def delete_change_set(self, change_set: ChangeSet) -> None:
         self.retry(self.cloudformation.delete_change_set, ChangeSetName=change_set.id)
+
+    def delete_stack(self, stack_id: str) -> None:
+        """Start deleting a stack without following it (an empty REVIEW_IN_PROGRESS one)."""
+        self.retry(self.cloudformation.delete_stack, StackName=stack_id)
 
     # -- operations ----------------------------------------------------------------------------
 
@@ -274,6 +312,12 @@ def parameters(
 
 
 def _fix(stack: str, status: str) -> str:
+    if status == "CREATE_FAILED":
+        return (
+            "The stack keeps what was created (--on-failure do-nothing), so the failed resource "
+            "can be inspected. Fix the cause and run `up` again: it updates the stack in place. "
+            f"Or delete it with `python -m deploy down --stack-name {stack}`."
+        )
     if status == "ROLLBACK_COMPLETE":
         return (
             f"Nothing was kept: the stack is ROLLBACK_COMPLETE. Fix the cause, delete it with "
@@ -287,6 +331,25 @@ def _fix(stack: str, status: str) -> str:
             "operation. Fix the cause and run again."
         )
     return "Fix the cause and run again."
+
+
+def _change_set_error(error: ClientError, stack: str, role_arn: str | None) -> Exception:
+    """The CreateChangeSet error as the operator must act on it: permission, quota, state, or
+    (only then) the template or parameters."""
+    code = error_code(error)
+    reason = _message(error)
+    if code in DENIED_CODES or "not authorized to perform" in reason:
+        return ChangeSetDenied(
+            stack=stack,
+            reason=reason,
+            role=f" (or the role {role_arn})" if role_arn else "",
+            pass_role=", and iam:PassRole on the --role-arn role" if role_arn else "",
+        )
+    if code in _LIMITS:
+        return ChangeSetLimitExceeded(stack=stack, reason=reason)
+    if code == "AlreadyExistsException" or any(text in reason for text in _WRONG_STATE):
+        return ChangeSetWrongState(stack=stack, reason=reason)
+    return ChangeSetFailed(stack=stack, reason=reason)
 
 
 def _message(error: ClientError | ResponseParserError) -> str:

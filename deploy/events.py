@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -68,7 +68,9 @@ class Event:
 
     def line(self) -> str:
         where = self.stack_path if self.is_stack_itself else f"{self.stack_path}/{self.logical_id}"
-        text = f"{self.timestamp:%H:%M:%S}  {self.status:<28} {where}  ({self.resource_type})"
+        # Date and zone: an operation crosses midnight, and operators read logs from elsewhere.
+        when = self.timestamp.astimezone(UTC) if self.timestamp.tzinfo else self.timestamp
+        text = f"{when:%Y-%m-%dT%H:%M:%SZ}  {self.status:<28} {where}  ({self.resource_type})"
         return f"{text}  {self.reason}" if self.reason else text
 
 

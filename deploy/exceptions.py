@@ -86,6 +86,34 @@ class StackNeedsRollbackFix(DeployError):
     )
 
 
+class StackRollbackFailed(DeployError):
+    fmt = (
+        "Stack {stack} is ROLLBACK_FAILED: its creation failed and so did the rollback, so "
+        "resources may be left and the stack cannot be updated. Read why with `python -m deploy "
+        "events --stack-name {stack}`, remove or fix the resource it names, delete the stack "
+        "with `python -m deploy down --stack-name {stack}`, then run `up` again."
+    )
+
+
+class StackDeleteFailed(DeployError):
+    fmt = (
+        "Stack {stack} is DELETE_FAILED: a deletion stopped at a resource it could not delete, "
+        "and such a stack cannot be updated. Read which with `python -m deploy events "
+        "--stack-name {stack}`, fix it (empty the bucket, detach the dependency it names), then "
+        "run `python -m deploy down --stack-name {stack}` again before any new `up`."
+    )
+
+
+class StackImportRollbackFailed(DeployError):
+    fmt = (
+        "Stack {stack} is IMPORT_ROLLBACK_FAILED: a resource import failed and its rollback did "
+        "not finish, so the stack cannot take a change set. Read why with `python -m deploy "
+        "events --stack-name {stack}`, fix the resource it names, continue the rollback "
+        "(`aws cloudformation continue-update-rollback --stack-name {stack}`), then run `up` "
+        "again."
+    )
+
+
 class StackBusy(DeployError):
     fmt = (
         "Stack {stack} is {status}: another operation is running. Watch it with "
@@ -100,6 +128,33 @@ class ChangeSetFailed(DeployError):
     )
 
 
+class ChangeSetDenied(DeployError):
+    fmt = (
+        "CloudFormation refused to create the change set for {stack}: {reason}\n"
+        "The caller{role} lacks a permission; the template is not the problem. It needs "
+        "cloudformation:CreateChangeSet and DescribeChangeSet on the stack, s3:GetObject on the "
+        "templates{pass_role}. Use a role allowed to do this, then run again."
+    )
+
+
+class ChangeSetLimitExceeded(DeployError):
+    fmt = (
+        "CloudFormation refused to create the change set for {stack}: {reason}\n"
+        "An account quota is reached (stacks per Region, or change sets per stack). Delete "
+        "change sets you no longer need (`aws cloudformation list-change-sets --stack-name "
+        "{stack}`) or stacks you no longer need, or ask for a higher quota in Service Quotas, "
+        "then run again."
+    )
+
+
+class ChangeSetWrongState(DeployError):
+    fmt = (
+        "Stack {stack} cannot take a change set now: {reason}\n"
+        "Another operation changed the stack meanwhile. See its state with `python -m deploy "
+        "status --stack-name {stack}` and run again when the operation has ended."
+    )
+
+
 class ConfirmationRequired(DeployError):
     fmt = (
         "Not executing: no terminal to ask for confirmation. Review the preview above, then run "
@@ -111,6 +166,15 @@ class StackFailed(DeployError):
     """An operation on the stack ended in failure; ``cause`` is the root-cause event, if any."""
 
     fmt = "{operation} of stack {stack} failed ({status}).\n{cause}\n{fix}"
+
+
+class ClusterCheckDenied(DeployError):
+    fmt = (
+        "Cannot check DB cluster {cluster} before deleting: {operation} was denied ({reason}). "
+        "Nothing was deleted. `down` must read the cluster's deletion protection and its "
+        "auto-scaled readers first; run it with a role allowed rds:DescribeDBClusters (and "
+        "rds:DescribeDBInstances) on the stack's clusters."
+    )
 
 
 class TerminationProtected(DeployError):

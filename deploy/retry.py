@@ -23,8 +23,16 @@ THROTTLING_CODES = frozenset(
 )
 
 
+# A permission is missing: retrying or reading it as "not found" would hide that.
+DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+
+def error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
 def is_throttling(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") in THROTTLING_CODES
+    return error_code(error) in THROTTLING_CODES
 
 
 class Retrying:

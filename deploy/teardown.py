@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 
 from . import templates
 from .events import STACK_TYPE
-from .retry import Retrying
+from .exceptions import ClusterCheckDenied
+from .retry import DENIED_CODES, Retrying, error_code
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,18 @@ def plan(cloudformation: Any, rds: Any, stack: dict[str, Any], retry: Retrying) 
     for cluster_id in [r.physical_id for r in all_resources if r.type == "AWS::RDS::DBCluster"]:
         try:
             clusters = retry(rds.describe_db_clusters, DBClusterIdentifier=cluster_id)
-        except ClientError:
-            continue  # already gone
+        except ClientError as error:
+            if error_code(error) == "DBClusterNotFoundFault":
+                continue  # already gone
+            if error_code(error) in DENIED_CODES:
+                # Not "gone": an unreadable cluster may be protected, and skipping the check
+                # would let the delete run into it halfway.
+                raise ClusterCheckDenied(
+                    cluster=cluster_id,
+                    operation="rds:DescribeDBClusters",
+                    reason=error.response["Error"].get("Message", ""),
+                ) from error
+            raise
         cluster = clusters["DBClusters"][0]
         if cluster.get("DeletionProtection"):
             result.protected_clusters.append(cluster_id)
@@ -105,14 +116,20 @@ def plan(cloudformation: Any, rds: Any, stack: dict[str, Any], retry: Retrying) 
     return result
 
 
-def unprotect_clusters(rds: Any, clusters: list[str], retry: Retrying) -> None:
+def set_cluster_protection(rds: Any, clusters: list[str], retry: Retrying, *, on: bool) -> None:
+    """Turn deletion protection off before the delete, or back on after a failed one (a cluster
+    the delete already removed is skipped)."""
     for cluster_id in clusters:
-        retry(
-            rds.modify_db_cluster,
-            DBClusterIdentifier=cluster_id,
-            DeletionProtection=False,
-            ApplyImmediately=True,
-        )
+        try:
+            retry(
+                rds.modify_db_cluster,
+                DBClusterIdentifier=cluster_id,
+                DeletionProtection=on,
+                ApplyImmediately=True,
+            )
+        except ClientError as error:
+            if not (on and error_code(error) == "DBClusterNotFoundFault"):
+                raise
 
 
 def stop_reader_scaling(autoscaling: Any, readers: dict[str, list[str]], retry: Retrying) -> None:

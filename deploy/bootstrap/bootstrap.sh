@@ -4,7 +4,7 @@
 #   bash RELEASE/deploy/bootstrap/bootstrap.sh ENV_FILE STACK_NAME RESOURCE_ID REGION
 #
 # RELEASE is the directory the launch template's user data unpacked the artifact into (the
-# project's wheel, requirements.lock and this directory). ENV_FILE holds the site's environment,
+# project's wheel, requirements.lock, build-requirements.lock, wheelhouse/ and this directory). ENV_FILE holds the site's environment,
 # one unquoted KEY=VALUE a line; besides the site's variables it names APP_PORT, APP_LOG_GROUP and
 # GUNICORN_LOG_GROUP. STACK_NAME, RESOURCE_ID and REGION are what cfn-signal reports to.
 #
@@ -15,7 +15,8 @@
 # (writer and reader answer) and signals success, or signals failure with the reason.
 #
 # For tests only: BOOTSTRAP_ROOT prefixes every system path written (a sandbox root),
-# BOOTSTRAP_SKIP_PACKAGES=1 skips dnf, BOOTSTRAP_BIND_HOST replaces 0.0.0.0,
+# BOOTSTRAP_SKIP_PACKAGES=1 skips dnf, BOOTSTRAP_BIND_HOST replaces 0.0.0.0, BOOTSTRAP_IMDS_URL
+# replaces the instance metadata service's address, BOOTSTRAP_IMDS_PAUSES,
 # BOOTSTRAP_READY_TIMEOUT and BOOTSTRAP_PYTHON replace their defaults. Every other command
 # (cfn-signal, systemctl, useradd, runuser, amazon-cloudwatch-agent-ctl) is found on PATH, so a
 # test puts fakes first.
@@ -39,8 +40,19 @@ ROOT=${BOOTSTRAP_ROOT:-}
 SKIP_PACKAGES=${BOOTSTRAP_SKIP_PACKAGES:-0}
 PYTHON=${BOOTSTRAP_PYTHON:-python3.11}
 BIND_HOST=${BOOTSTRAP_BIND_HOST:-0.0.0.0}
-# Inside the group's signal timeout (20 min), after a migrate that may wait for another's lock.
-READY_TIMEOUT=${BOOTSTRAP_READY_TIMEOUT:-300}
+IMDS=${BOOTSTRAP_IMDS_URL:-http://169.254.169.254}/latest
+
+# The time budget, in one place. Every wait of a boot is bounded, and together they stay inside
+# the Auto Scaling group's signal timeout (infra/app.py signal_timeout_minutes, PT20M) with
+# BUDGET_MARGIN left for the rest (user data, collectstatic, the migrations themselves, gunicorn
+# start); tests/deploy/test_bootstrap.py checks the sum against the compiled app template.
+# Instance metadata: each of its 3 calls tries once more than there are pauses, 2 s at most a try.
+read -ra IMDS_PAUSES <<<"${BOOTSTRAP_IMDS_PAUSES:-1 2 4 8}"
+PACKAGES_TIMEOUT=180       # dnf install of the OS packages (AL2023 repositories, S3 endpoint)
+INSTALL_TIMEOUT=240        # pip install from the artifact's wheelhouse (mysqlclient compiles)
+MIGRATE_LOCK_TIMEOUT=300   # waiting for another instance's migrate to release its lock
+READY_TIMEOUT=${BOOTSTRAP_READY_TIMEOUT:-180}  # /readyz: writer and reader answer
+BUDGET_MARGIN=180
 
 SERVICE=employees-site
 APP_USER=employees-site
@@ -76,16 +88,19 @@ step() {
 
 # Runs a command with its output in the log; on failure its last output line becomes the reason.
 run() {
-  local output
+  local output status=0
   output=$(mktemp)
-  if "$@" >"$output" 2>&1; then
-    cat "$output"
+  "$@" >"$output" 2>&1 || status=$?
+  cat "$output"
+  if ((status == 0)); then
     rm -f "$output"
     return 0
   fi
-  cat "$output"
   LAST_ERROR=$(grep -v '^[[:space:]]*$' "$output" | tail -n 1 || true)
   rm -f "$output"
+  if [[ $1 == timeout && $status == 124 ]]; then
+    LAST_ERROR="$3 did not finish within its ${2}s budget${LAST_ERROR:+ (last: $LAST_ERROR)}"
+  fi
   return 1
 }
 
@@ -180,16 +195,64 @@ render() {
 done_with() { [[ -f $MARKS/$1 && $(<"$MARKS/$1") == "$2" ]]; }
 mark() { printf '%s\n' "$2" >"$MARKS/$1"; }
 
-# The VPC's CIDR blocks from IMDSv2: the load balancer's nodes, whose X-Forwarded-* gunicorn
-# trusts. Empty when not on EC2.
+# imds NAME PATH [PUT]: sets the variable NAME to one instance metadata path's answer, retried
+# after each pause of IMDS_PAUSES (IMDS throttles, and answers late while the instance is still
+# starting). On failure LAST_ERROR names the path and curl's last error, and the status is 1.
+imds() {
+  local attempt=0 output headers=()
+  if [[ ${3:-GET} == PUT ]]; then
+    headers=(-X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 300")
+  else
+    headers=(-H "X-aws-ec2-metadata-token: $IMDS_TOKEN")
+  fi
+  while :; do
+    if output=$(curl -fsS --max-time 2 "${headers[@]}" "$IMDS/$2" 2>&1); then
+      printf -v "$1" '%s' "$output"
+      return 0
+    fi
+    output=${output##*$'\n'}
+    log "instance metadata $2: attempt $((attempt + 1)) failed: $output"
+    if ((attempt == ${#IMDS_PAUSES[@]})); then
+      LAST_ERROR="instance metadata $2 unreachable after $((attempt + 1)) attempts: $output"
+      return 1
+    fi
+    sleep "${IMDS_PAUSES[attempt]}"
+    attempt=$((attempt + 1))
+  done
+}
+
+# The VPC's CIDR blocks from IMDSv2, in FORWARDED: the load balancer's nodes, whose X-Forwarded-*
+# gunicorn trusts. No fallback: trusting only 127.0.0.1 would make every HTTPS request look like
+# plain HTTP to the site (a redirect loop for every user) while the ALB's health checks pass.
 vpc_cidrs() {
-  local imds=http://169.254.169.254/latest token mac
-  token=$(curl -fsS --max-time 2 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" \
-    "$imds/api/token" 2>/dev/null) || return 0
-  mac=$(curl -fsS --max-time 2 -H "X-aws-ec2-metadata-token: $token" \
-    "$imds/meta-data/mac") || return 0
-  curl -fsS --max-time 2 -H "X-aws-ec2-metadata-token: $token" \
-    "$imds/meta-data/network/interfaces/macs/$mac/vpc-ipv4-cidr-blocks" | paste -sd, - || true
+  local mac cidrs
+  imds IMDS_TOKEN api/token PUT || return 1
+  imds mac meta-data/mac || return 1
+  imds cidrs "meta-data/network/interfaces/macs/$mac/vpc-ipv4-cidr-blocks" || return 1
+  FORWARDED=$(paste -sd, - <<<"$cidrs")
+  if [[ -z $FORWARDED ]]; then
+    LAST_ERROR="instance metadata gave no VPC CIDR block for $mac"
+    return 1
+  fi
+}
+
+# offline_install ARGS: pip install from the release's wheelhouse only, within what is left of
+# INSTALL_TIMEOUT. --no-index: no package index, ever; --require-hashes: only files whose sha256
+# the lock names; --no-deps: exactly the locked set (pip check proves it complete); --isolated
+# and PIP_CONFIG_FILE=/dev/null: no pip configuration or PIP_* variable can add an index or
+# another find-links. In the release directory: the lock names the app's wheel as ./NAME.whl.
+offline_install() {
+  local left=$((INSTALL_DEADLINE - SECONDS)) status=0
+  if ((left <= 0)); then
+    LAST_ERROR="pip install did not finish within its ${INSTALL_TIMEOUT}s budget"
+    return 1
+  fi
+  cd "$RELEASE"
+  PIP_CONFIG_FILE=/dev/null run timeout "$left" "$VENV/bin/python" -I -m pip --isolated install \
+    --no-input --disable-pip-version-check --no-cache-dir --no-index --find-links wheelhouse \
+    --require-hashes --no-deps "$@" || status=$?
+  cd /
+  return "$status"
 }
 
 # ------------------------------------------------------------------------------------------
@@ -199,6 +262,8 @@ install -d -m 0755 "$STATE_DIR" "$MARKS"
 [[ -f $LOG_DIR/bootstrap.log ]] || install -m 0640 /dev/null "$LOG_DIR/bootstrap.log"
 exec > >(tee -a "$LOG_DIR/bootstrap.log") 2>&1
 log "release $RELEASE, stack $STACK_NAME, resource $RESOURCE_ID, region $REGION"
+log "time budget: packages ${PACKAGES_TIMEOUT}s, install ${INSTALL_TIMEOUT}s, migrate lock" \
+  "${MIGRATE_LOCK_TIMEOUT}s, readiness ${READY_TIMEOUT}s, margin ${BUDGET_MARGIN}s"
 
 step "reading $ENV_FILE"
 read_environment
@@ -209,13 +274,22 @@ require GUNICORN_LOG_GROUP
 BIND=$BIND_HOST:$APP_PORT
 PROBE=http://127.0.0.1:$APP_PORT/readyz
 
+step "load balancer addresses (FORWARDED_ALLOW_IPS)"
+FORWARDED=$(setting FORWARDED_ALLOW_IPS)
+if [[ -n $FORWARDED ]]; then
+  log "from $ENV_FILE: $FORWARDED"
+else
+  vpc_cidrs
+  log "the VPC's CIDR blocks: $FORWARDED"
+fi
+
 step "OS packages"
 if [[ $SKIP_PACKAGES == 1 ]]; then
   log "skipped (BOOTSTRAP_SKIP_PACKAGES=1)"
 elif [[ -f $STATE_DIR/packages && $(<"$STATE_DIR/packages") == "${PACKAGES[*]}" ]]; then
   log "already installed"
 else
-  run dnf install -y -q --setopt=retries=5 "${PACKAGES[@]}"
+  run timeout "$PACKAGES_TIMEOUT" dnf install -y -q --setopt=retries=5 "${PACKAGES[@]}"
   printf '%s\n' "${PACKAGES[*]}" >"$STATE_DIR/packages"
 fi
 
@@ -234,23 +308,32 @@ chmod go+x "$(dirname "$RELEASE")" "$(dirname "$(dirname "$RELEASE")")"
 shopt -s nullglob
 wheels=("$RELEASE"/*.whl)
 shopt -u nullglob
-if [[ ${#wheels[@]} -ne 1 || ! -f $RELEASE/requirements.lock ]]; then
-  LAST_ERROR="$RELEASE needs exactly one wheel and requirements.lock (found ${#wheels[@]} wheels)"
+if [[ ${#wheels[@]} -ne 1 || ! -f $RELEASE/requirements.lock || ! -d $RELEASE/wheelhouse ]]; then
+  LAST_ERROR="$RELEASE needs exactly one wheel, requirements.lock and wheelhouse/ (found"
+  LAST_ERROR+=" ${#wheels[@]} wheels): an artifact built by python -m deploy"
   exit 1
 fi
 WHEEL=${wheels[0]}
-INPUTS=$(cat "$WHEEL" "$RELEASE/requirements.lock" | sha256sum | cut -d' ' -f1)
+LOCKS=("$RELEASE/requirements.lock")
+[[ -f $RELEASE/build-requirements.lock ]] && LOCKS+=("$RELEASE/build-requirements.lock")
+# The locks carry the hash of every file installed, the wheel's included.
+INPUTS=$(cat "${LOCKS[@]}" | sha256sum | cut -d' ' -f1)
 
 step "virtualenv and locked dependencies"
 if done_with installed "$INPUTS"; then
   log "already installed: $(basename "$WHEEL")"
 else
   [[ -x $VENV/bin/python ]] || run "$PYTHON" -m venv "$VENV"
-  # The lock pins every runtime dependency, transitively (name==version, no hashes: pip cannot
-  # --require-hashes it). --no-deps installs exactly that set; pip check proves it complete.
-  run "$VENV/bin/python" -I -m pip install --no-input --disable-pip-version-check --no-deps \
-    -r "$RELEASE/requirements.lock" "$WHEEL"
-  run "$VENV/bin/python" -I -m pip check
+  started=$SECONDS
+  INSTALL_DEADLINE=$((SECONDS + INSTALL_TIMEOUT))
+  # What builds the source distributions (mysqlclient) first: --no-build-isolation below builds
+  # with it, so the build tools are hash-checked too (an isolated build would fetch them).
+  if [[ -f $RELEASE/build-requirements.lock ]]; then
+    offline_install -r build-requirements.lock
+  fi
+  offline_install --no-build-isolation -r requirements.lock
+  run "$VENV/bin/python" -I -m pip --isolated check
+  log "installed from the artifact in $((SECONDS - started))s"
   mark installed "$INPUTS"
 fi
 # shellcheck disable=SC2034
@@ -258,11 +341,6 @@ GUNICORN_CONFIG=$("$VENV/bin/python" -I -c \
   'import employees_site, pathlib; print(pathlib.Path(employees_site.__file__).with_name("gunicorn.conf.py"))')
 
 step "rendered files"
-FORWARDED=$(setting FORWARDED_ALLOW_IPS)
-if [[ -z $FORWARDED ]]; then
-  FORWARDED=$(vpc_cidrs)
-  FORWARDED=${FORWARDED:-127.0.0.1}
-fi
 render employees-site.service.in "$UNIT" 0644
 UNIT_CHANGED=$CHANGED
 render employees-site-manage.in "$MANAGE" 0755
@@ -301,7 +379,7 @@ if done_with migrated "$INPUTS"; then
 else
   # The project's migrate runs on the writer under a named lock: instances booting together
   # apply the migrations once, the others wait and find nothing to do.
-  run "$MANAGE" migrate --noinput
+  run "$MANAGE" migrate --noinput --lock-timeout "$MIGRATE_LOCK_TIMEOUT"
   mark migrated "$INPUTS"
 fi
 

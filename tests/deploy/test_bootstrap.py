@@ -13,23 +13,27 @@ wheel from the artifact without reaching a package index.
 from __future__ import annotations
 
 import http.client
+import http.server
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 import uuid
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from django.db import connections
 
 from deploy import artifact
@@ -88,6 +92,7 @@ class Sandbox:
     state: Path
     env_file: Path
     port: int
+    extra: dict[str, str] = field(default_factory=dict)  # environment of every run
 
     @property
     def unit(self) -> Path:
@@ -99,9 +104,14 @@ class Sandbox:
         self.env_file.write_text(text)
         self.env_file.chmod(0o640)
 
-    def run(self, timeout: float = 240, ready_timeout: int = 60) -> subprocess.CompletedProcess:
+    def run(
+        self, timeout: float = 240, ready_timeout: int = 60, **extra: str
+    ) -> subprocess.CompletedProcess:
+        """Run the bootstrap; ``extra`` adds environment (BOOTSTRAP_IMDS_URL=...)."""
         env = {
             **os.environ,
+            **self.extra,
+            **extra,
             "PATH": f"{FAKES}:{os.environ['PATH']}",
             "BOOTSTRAP_ROOT": str(self.root),
             "BOOTSTRAP_SKIP_PACKAGES": "1",
@@ -151,20 +161,24 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _sandbox(directory: Path, project_artifact: bytes, site_env: dict[str, str]) -> Sandbox:
-    """An unpacked release under a sandbox root, as the user data leaves it, and its env file."""
+def _sandbox(
+    directory: Path, project_artifact: bytes, site_env: dict[str, str], *, venv: bool = True
+) -> Sandbox:
+    """An unpacked release under a sandbox root, as the user data leaves it, and its env file;
+    with ``venv``, a venv that sees this environment's packages (the install finds them there)."""
     root = directory / "root"
     release = root / "opt/employees-site/releases" / "employees_platform-0123abcd"
     release.mkdir(parents=True)
     # As the user data does it: python3 -m zipfile -e (no file modes kept).
     with zipfile.ZipFile(io.BytesIO(project_artifact)) as archive:
         archive.extractall(release)
-    # No pip of its own: the .pth below brings this environment's, and the locked packages.
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(release / "venv")], check=True
-    )
-    site_packages = next((release / "venv/lib").glob("python3*/site-packages"))
-    (site_packages / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    if venv:
+        # No pip of its own: the .pth below brings this environment's, and the locked packages.
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--without-pip", str(release / "venv")], check=True
+        )
+        site_packages = next((release / "venv/lib").glob("python3*/site-packages"))
+        (site_packages / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     state = directory / "fake-state"
     state.mkdir()
     port = free_port()
@@ -173,15 +187,65 @@ def _sandbox(directory: Path, project_artifact: bytes, site_env: dict[str, str])
     return box
 
 
+class FakeImds:
+    """IMDSv2 on loopback: a token, the MAC, the VPC's CIDR blocks; the first ``failures``
+    requests answer 500 (a throttled or still starting metadata service)."""
+
+    def __init__(self, failures: int, cidrs: str = "127.0.0.0/8"):
+        self.failures = failures
+        self.requests: list[str] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                fake.requests.append(f"{self.command} {self.path}")
+                body, status = self._body()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _body(self) -> tuple[bytes, int]:
+                if len(fake.requests) <= fake.failures:
+                    return b"busy", 500
+                if self.path == "/latest/api/token" and self.command == "PUT":
+                    return b"token-1", 200
+                if self.headers.get("X-aws-ec2-metadata-token") != "token-1":
+                    return b"", 401
+                if self.path == "/latest/meta-data/mac":
+                    return b"0a:00:00:00:00:01", 200
+                if self.path.endswith("/0a:00:00:00:00:01/vpc-ipv4-cidr-blocks"):
+                    return cidrs.encode(), 200
+                return b"", 404
+
+            do_GET = do_PUT = _answer
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture(scope="module")
 def booted(tmp_path_factory, project_artifact, site_env):
-    """A sandbox after one bootstrap run: (sandbox, the run, the fake commands' calls)."""
-    box = _sandbox(tmp_path_factory.mktemp("booted"), project_artifact, site_env)
+    """A sandbox after one bootstrap run: (sandbox, the run, the fake commands' calls). The
+    load balancer's addresses come from a metadata service that fails twice first."""
+    env = {name: value for name, value in site_env.items() if name != "FORWARDED_ALLOW_IPS"}
+    box = _sandbox(tmp_path_factory.mktemp("booted"), project_artifact, env)
+    imds = FakeImds(failures=2)
     try:
+        box.extra = {"BOOTSTRAP_IMDS_URL": imds.url, "BOOTSTRAP_IMDS_PAUSES": "0.2 0.2 0.2"}
         result = box.run()
         yield box, result, box.calls()
     finally:
         box.stop()
+        imds.close()
 
 
 @pytest.fixture
@@ -407,6 +471,113 @@ def test_readyz_that_never_answers_200_signals_failure_in_bounded_time(sandbox, 
     assert reason.startswith(f"waiting for http://127.0.0.1:{sandbox.port}/readyz failed: ")
     assert "no 200 from /readyz in 4s (last: 503 " in reason
     assert '"reader": "fallback' in reason
+
+
+def test_a_fresh_instance_installs_everything_from_the_artifact_offline(
+    tmp_path, project_artifact, site_env, record_property
+):
+    """With no package index reachable (every proxy a closed port), the bootstrap makes a fresh
+    venv and installs the wheel, the locked wheels and mysqlclient's source from the artifact
+    only (--no-index --require-hashes), then boots and signals success. Logs the install time."""
+    box = _sandbox(tmp_path, project_artifact, site_env, venv=False)
+    closed = f"http://127.0.0.1:{free_port()}"
+    try:
+        result = box.run(
+            timeout=600,
+            BOOTSTRAP_PYTHON=sys._base_executable,
+            HTTP_PROXY=closed, HTTPS_PROXY=closed, http_proxy=closed, https_proxy=closed,
+            NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
+        )  # fmt: skip
+    finally:
+        box.stop()
+    log = result.stdout
+    assert result.returncode == 0, log[-3000:]
+    [signal_call] = box.calls("cfn-signal")
+    assert signal_call["argv"][1:3] == ["--exit-code", "0"]
+    site_packages = next((box.release / "venv/lib").glob("python3*/site-packages"))
+    assert not any("test-environment" in pth.name for pth in site_packages.glob("*.pth"))
+    assert list(site_packages.glob("MySQLdb/_mysql*.so"))  # compiled here from the sdist
+    assert list(site_packages.glob("employees_site/gunicorn.conf.py"))
+    seconds = int(re.search(r"installed from the artifact in (\d+)s", log).group(1))
+    record_property("offline_install_seconds", seconds)
+    print(f"offline install from the artifact: {seconds}s")  # shown with pytest -s / -rP
+
+
+def test_a_tampered_file_in_the_artifact_fails_the_boot(tmp_path, project_artifact, site_env):
+    """A wheel whose bytes differ from the lock's hash is refused (--require-hashes): the boot
+    fails with signal 1 and pip's reason, and nothing is started."""
+    box = _sandbox(tmp_path, project_artifact, site_env, venv=False)
+    [wheel] = (box.release / "wheelhouse").glob("sqlparse-*.whl")
+    wheel.write_bytes(wheel.read_bytes() + b"tampered")
+    result = box.run(timeout=300, BOOTSTRAP_PYTHON=sys._base_executable)
+    assert result.returncode == 1
+    assert "DO NOT MATCH THE HASHES" in result.stdout
+    [signal_call] = box.calls("cfn-signal")
+    argv = signal_call["argv"]
+    assert argv[1:3] == ["--exit-code", "1"]
+    assert argv[argv.index("--reason") + 1].startswith("virtualenv and locked dependencies failed")
+    assert box.gunicorn_pid() is None
+
+
+def test_metadata_that_never_answers_fails_the_boot_with_the_reason(sandbox, site_env):
+    """Without FORWARDED_ALLOW_IPS and with IMDS failing on every try, the boot fails (signal 1,
+    the reason names IMDS) instead of trusting 127.0.0.1, before anything is installed."""
+    sandbox.write_env(
+        {name: value for name, value in site_env.items() if name != "FORWARDED_ALLOW_IPS"}
+        | {"APP_PORT": str(sandbox.port)}
+    )
+    imds = FakeImds(failures=1000)
+    try:
+        result = sandbox.run(BOOTSTRAP_IMDS_URL=imds.url, BOOTSTRAP_IMDS_PAUSES="0.1 0.1")
+    finally:
+        imds.close()
+    assert result.returncode == 1
+    assert imds.requests == ["PUT /latest/api/token"] * 3  # retried, then given up
+    [signal_call] = sandbox.calls("cfn-signal")
+    argv = signal_call["argv"]
+    assert argv[1:3] == ["--exit-code", "1"]
+    reason = argv[argv.index("--reason") + 1]
+    assert reason.startswith("load balancer addresses (FORWARDED_ALLOW_IPS) failed: instance ")
+    assert "metadata api/token unreachable after 3 attempts" in reason
+    assert "500" in reason
+    assert not list((sandbox.release / "venv/lib").glob("python3*/site-packages/employees_site"))
+    assert not sandbox.unit.exists()
+
+
+def _seconds(iso_duration: str) -> int:
+    """PT20M, PT1H, PT90S as seconds."""
+    match = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", iso_duration)
+    assert match, iso_duration
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def test_the_boot_time_budget_fits_the_compiled_signal_timeout():
+    """Package install, pip install, migrate lock wait, readiness wait and the metadata retries
+    add up to less than the app template's signal timeout, leaving the stated margin."""
+    script = (PROJECT / "deploy/bootstrap/bootstrap.sh").read_text()
+
+    def number(name: str) -> float:
+        match = re.search(rf"^{name}=(?:\$\{{\w+:-)?(\d+)", script, re.MULTILINE)
+        assert match, f"bootstrap.sh states no {name}"
+        return float(match.group(1))
+
+    pauses = re.search(r"BOOTSTRAP_IMDS_PAUSES:-([\d .]+)\}", script).group(1).split()
+    # Three metadata calls, each: one try more than there are pauses, 2 s a try, plus the pauses.
+    imds = 3 * ((len(pauses) + 1) * 2 + sum(float(p) for p in pauses))
+    waits = sum(
+        number(name)
+        for name in ("PACKAGES_TIMEOUT", "INSTALL_TIMEOUT", "MIGRATE_LOCK_TIMEOUT", "READY_TIMEOUT")
+    )
+    app = yaml.safe_load((PROJECT / "templates_out/app.yaml").read_text())
+    group = app["Resources"]["AutoScalingGroup"]
+    creation = _seconds(group["CreationPolicy"]["ResourceSignal"]["Timeout"])
+    rolling = _seconds(group["UpdatePolicy"]["AutoScalingRollingUpdate"]["PauseTime"])
+    margin = number("BUDGET_MARGIN")
+    assert margin >= 120  # user data, collectstatic, the migrations themselves, gunicorn start
+    assert imds + waits + margin <= min(creation, rolling), (imds, waits, margin, creation)
+    # The migrate is told its lock wait: the command's own default (600 s) would not fit.
+    assert '--lock-timeout "$MIGRATE_LOCK_TIMEOUT"' in script
 
 
 def test_bootstrap_and_rendered_manage_wrapper_are_shellcheck_clean(booted):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from deploy import cli
 
@@ -217,3 +219,80 @@ def test_stale_templates_stop_up_before_any_upload(run, clients, bucket, templat
     assert "root.yaml" in result.out
     assert "Rebuild them with `python -m infra build`" in result.out
     assert puts == []
+
+
+def _subcommands(parser):
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices
+
+
+def test_every_option_has_help_and_every_help_has_examples(capsys):
+    """`--help` of the tool and of each command shows examples, and every option says what it
+    does."""
+    parser = cli.build_parser()
+    missing = [
+        f"{name} {'/'.join(action.option_strings) or action.dest}"
+        for name, command in _subcommands(parser).items()
+        for action in command._actions
+        if not action.help
+    ]
+    assert missing == []
+    for argv in ([], *([name] for name in _subcommands(parser))):
+        with pytest.raises(SystemExit):
+            cli.build_parser().parse_args([*argv, "--help"])
+        assert "example" in capsys.readouterr().out, argv
+
+
+def test_parameters_file_in_the_cloudformation_cli_format(up, clients, name, tmp_path):
+    """`--parameters-file` takes the CLI's JSON list; --param given too wins over it."""
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps([{"ParameterKey": "VpcCidr", "ParameterValue": "10.0.0.0/20"}]))
+
+    def vpc_cidr() -> str:
+        stack = clients.cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["VpcCidr"]
+
+    assert up("--parameters-file", str(path)).code == 0
+    assert vpc_cidr() == "10.0.0.0/20"
+    result = up("--parameters-file", str(path), "--param", "VpcCidr=10.0.0.0/19")
+    assert result.code == 0, result.out
+    assert vpc_cidr() == "10.0.0.0/19"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not JSON: Expecting property name enclosed in double quotes at line 1"),
+        ('{"VpcCidr": "10.0.0.0/16"}', "Expected the CloudFormation CLI's format"),
+        ('[{"ParameterValue": "x"}]', "entry 1: no ParameterKey"),
+        ('[{"ParameterKey": "VpcCidr", "ParameterValue": 16}]', "must be a string"),
+        ('[{"ParameterKey": "Colour", "ParameterValue": "blue"}]', "has no such parameter"),
+    ],
+)
+def test_a_bad_parameters_file_is_named_before_anything_is_uploaded(
+    up, clients, tmp_path, content, message
+):
+    """A parameters file that is not the CLI's format says what is wrong; nothing is uploaded."""
+    path = tmp_path / "params.json"
+    path.write_text(content)
+    puts = count_puts(clients.s3)
+    result = up("--parameters-file", str(path))
+    assert result.code == 1
+    assert message in result.out
+    assert "Traceback" not in result.out and puts == []
+
+
+def test_enable_termination_protection_on_create(up, clients, name):
+    """`--enable-termination-protection` turns it on once `up` has created the stack (the local
+    API has no termination protection: that one call is answered here)."""
+    calls: list[dict] = []
+    events = clients.cloudformation.meta.events
+    operation = "cloudformation.UpdateTerminationProtection"
+    events.register(f"provide-client-params.{operation}", lambda params, **_: calls.append(params))
+    answered = (AWSResponse(None, 200, {}, None), {"StackId": "id"})
+    events.register(f"before-call.{operation}", lambda **_: answered)
+    result = up("--enable-termination-protection")
+    assert result.code == 0, result.out
+    assert f"Termination protection turned on for {name}." in result.out
+    assert len(calls) == 1 and calls[0]["EnableTerminationProtection"] is True
+    assert calls[0]["StackName"].startswith("arn:aws:cloudformation:")

@@ -207,6 +207,10 @@ def test_root_cause_skips_cancellations_and_cascades_whatever_their_order():
          "`python -m deploy down --stack-name {name}`"),
         ("UPDATE_ROLLBACK_FAILED", "run `aws cloudformation continue-update-rollback"),
         ("UPDATE_IN_PROGRESS", "is UPDATE_IN_PROGRESS: another operation is running."),
+        ("ROLLBACK_FAILED", "is ROLLBACK_FAILED: its creation failed and so did the rollback"),
+        ("DELETE_FAILED", "is DELETE_FAILED: a deletion stopped at a resource it could not "
+         "delete"),
+        ("IMPORT_ROLLBACK_FAILED", "is IMPORT_ROLLBACK_FAILED: a resource import failed"),
     ],
 )  # fmt: skip
 def test_up_refuses_stacks_it_cannot_update(stubbed, up, name, status, message):
@@ -218,16 +222,89 @@ def test_up_refuses_stacks_it_cannot_update(stubbed, up, name, status, message):
     assert message.format(name=name) in result.out
 
 
+CREATE_PARAMS = {
+    "StackName": ANY, "ChangeSetName": ANY, "TemplateURL": ANY, "Parameters": ANY,
+    "Capabilities": ANY, "IncludeNestedStacks": True, "Description": ANY,
+}  # fmt: skip
+
+
+ROLE = "arn:aws:iam::123456789012:role/cloudformation-deployer"
+
+
+@pytest.mark.parametrize(
+    ("flags", "on_failure", "extra"),
+    [((), "DO_NOTHING", {}), (("--on-failure", "delete"), "DELETE", {}),
+     (("--on-failure", "rollback", "--role-arn", ROLE), "ROLLBACK", {"RoleARN": ROLE})],
+)  # fmt: skip
+def test_a_first_create_keeps_a_failed_stack_unless_told_otherwise(
+    stubbed, up, flags, on_failure, extra
+):
+    """A CREATE change set carries OnStackFailure: DO_NOTHING by default, else as --on-failure;
+    and RoleARN with --role-arn."""
+    stubber, clients = stubbed
+    stubber.add_client_error("describe_stacks", "ValidationError", "Stack with id x does not exist")
+    stubber.add_response(
+        "create_change_set",
+        {"Id": "arn:aws:cloudformation:cs/root", "StackId": stack_arn("web")},
+        CREATE_PARAMS | {"ChangeSetType": "CREATE", "OnStackFailure": on_failure} | extra,
+    )
+    stubber.add_response("describe_change_set", {
+        "ChangeSetId": "cs", "StackId": stack_arn("web"), "Status": "CREATE_COMPLETE",
+        "Changes": [],
+    })  # fmt: skip
+    result = up("--no-execute", *flags, with_clients=clients)
+    assert result.code == 0, result.out
+
+
+def test_a_stack_left_create_failed_is_updated(stubbed, up, name):
+    """`up` on a CREATE_FAILED stack (kept by DO_NOTHING) makes an UPDATE change set, without
+    OnStackFailure (CloudFormation takes it on a CREATE only)."""
+    stubber, clients = stubbed
+    stubber.add_response("describe_stacks", stack_description(name, "CREATE_FAILED"))
+    stubber.add_response(
+        "create_change_set",
+        {"Id": "arn:aws:cloudformation:cs/root", "StackId": stack_arn(name)},
+        CREATE_PARAMS | {"ChangeSetType": "UPDATE"},
+    )
+    stubber.add_response("describe_change_set", {
+        "ChangeSetId": "cs", "StackId": stack_arn(name), "Status": "CREATE_COMPLETE",
+        "Changes": [],
+    })  # fmt: skip
+    result = up("--no-execute", with_clients=clients)
+    assert result.code == 0, result.out
+    assert "(UPDATE):" in result.out
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        ("AccessDenied", "User: arn:aws:iam::1:user/x is not authorized to perform: "
+         "cloudformation:CreateChangeSet", "lacks a permission; the template is not the problem"),
+        ("LimitExceededException", "Cannot exceed quota for StacksPerRegion: 2000",
+         "An account quota is reached"),
+        ("ValidationError", "Stack:arn:aws:cloudformation:x is in UPDATE_IN_PROGRESS state and "
+         "can not be updated.", "Another operation changed the stack meanwhile"),
+        ("ValidationError", "Template format error: Unresolved resource dependencies [Vpc]",
+         "Fix the template or parameters and run again."),
+    ],
+)  # fmt: skip
+def test_create_change_set_errors_each_say_what_to_do(stubbed, up, name, code, message, expected):
+    """Denied, over quota, wrong state and a bad template each get their own next step."""
+    stubber, clients = stubbed
+    stubber.add_response("describe_stacks", stack_description(name, "UPDATE_COMPLETE"))
+    stubber.add_client_error("create_change_set", code, message, 400)
+    result = up(with_clients=clients)
+    assert result.code == 1
+    assert message in result.out
+    assert expected in result.out
+    others = {"lacks a permission", "quota is reached", "changed the stack", "Fix the template"}
+    assert sum(other in result.out for other in others) == 1  # one diagnosis, not several
+
+
 def test_preview_shows_nested_change_sets_and_flags_data_at_risk(stubbed, up, name):
     """The preview lists each nested change set and warns about a replaced DB cluster."""
     stubber, clients = stubbed
     root_cs, net_cs, db_cs = (f"arn:aws:cloudformation:cs/{n}" for n in ("root", "net", "db"))
-
-    def change(action, logical, kind, replacement=None, nested=None):
-        detail = {"Action": action, "LogicalResourceId": logical, "ResourceType": kind}
-        detail |= {"Replacement": replacement} if replacement else {}
-        detail |= {"ChangeSetId": nested} if nested else {}
-        return {"Type": "Resource", "ResourceChange": detail}
 
     def change_set(cs_id, stack, changes):
         return {"ChangeSetId": cs_id, "StackId": stack_arn(stack), "Status": "CREATE_COMPLETE",
@@ -342,6 +419,22 @@ def stub_down_plan(stubber, cluster: str) -> None:
     stubber.add_response("get_template", {"TemplateBody": DB_TEMPLATE})
 
 
+def stub_termination_protection(stubber, enabled: bool) -> None:
+    stubber.add_response(
+        "update_termination_protection",
+        {"StackId": stack_arn("web")},
+        {"StackName": stack_arn("web"), "EnableTerminationProtection": enabled},
+    )
+
+
+def stub_down_until_delete(stubber, cluster: str) -> None:
+    """The plan, protection turned off, and the DeleteStack call."""
+    stub_down_plan(stubber, cluster)
+    stub_termination_protection(stubber, False)
+    stubber.add_response("describe_stack_events", {"StackEvents": ROOT_EVENTS[:1]})
+    stubber.add_response("delete_stack", {}, {"StackName": stack_arn("web")})
+
+
 def test_down_refuses_protected_stacks_without_the_flag(stubbed, run, aurora):
     """`down` on a protected stack says which flag turns protection off; nothing is deleted."""
     stubber, clients = stubbed
@@ -358,14 +451,7 @@ def test_down_unprotects_removes_scaled_readers_and_says_what_is_kept(stubbed, r
     """With --disable-protection, `down` lifts both protections, deletes the auto-scaled reader
     (the stack's own writer stays for CloudFormation), and lists the snapshot and the key."""
     stubber, clients = stubbed
-    stub_down_plan(stubber, aurora)
-    stubber.add_response(
-        "update_termination_protection",
-        {"StackId": stack_arn("web")},
-        {"StackName": stack_arn("web"), "EnableTerminationProtection": False},
-    )
-    stubber.add_response("describe_stack_events", {"StackEvents": ROOT_EVENTS[:1]})
-    stubber.add_response("delete_stack", {}, {"StackName": stack_arn("web")})
+    stub_down_until_delete(stubber, aurora)
     stubber.add_response("describe_stack_events", {"StackEvents": [
         event("web", "web", "DELETE_COMPLETE", 90),
         event("web", "web", "DELETE_IN_PROGRESS", 80, "User Initiated"),
@@ -488,7 +574,7 @@ def test_failed_update_streams_nested_events_and_prints_the_root_cause(stubbed, 
     result = up(with_clients=clients)
     assert result.code == 1
     assert "~ Modify  PublicSubnet (AWS::EC2::Subnet)  REPLACEMENT\n" in result.out
-    streamed = [line for line in result.out.splitlines() if line.startswith("09:00:")]
+    streamed = [line for line in result.out.splitlines() if line.startswith("2026-01-05T09:00:")]
     assert [line.split()[1] for line in streamed] == [
         "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_FAILED",
         "UPDATE_FAILED", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
@@ -524,3 +610,217 @@ def test_a_change_set_that_disappears_or_never_ends_is_reported(statuses, messag
     change_set = deployer_module.ChangeSet("cs-1", stack_arn("web"), "web", "UPDATE")
     with stubber, pytest.raises(ChangeSetFailed, match=message):
         waiter.wait_for_change_set(change_set)
+
+
+def test_down_stops_when_reading_the_cluster_is_denied(stubbed, run, aurora):
+    """A denied DescribeDBClusters is not "cluster gone": `down` stops, names the permission,
+    and deletes nothing."""
+    stubber, clients = stubbed
+    stub_down_plan(stubber, aurora)
+    rds = boto3.client("rds", region_name=REGION)
+    with Stubber(rds) as rds_stubber:
+        rds_stubber.add_client_error(
+            "describe_db_clusters", "AccessDenied", "User x is not authorized to perform: "
+            "rds:DescribeDBClusters", 403,
+        )  # fmt: skip
+        result = run(
+            "down", "--stack-name", "web", "--yes", "--disable-protection",
+            with_clients=dataclasses.replace(clients, rds=rds),
+        )  # fmt: skip
+    assert result.code == 1
+    assert f"Cannot check DB cluster {aurora} before deleting" in result.out
+    assert "allowed rds:DescribeDBClusters" in result.out
+    assert "Nothing was deleted." in result.out
+    cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=aurora)["DBClusters"][0]
+    assert cluster["DeletionProtection"] is True  # untouched
+
+
+def test_a_failed_delete_turns_the_protection_down_lifted_back_on(stubbed, run, aurora):
+    """When the delete ends DELETE_FAILED, `down` turns termination protection and the cluster's
+    deletion protection back on, and says so."""
+    stubber, clients = stubbed
+    stub_down_until_delete(stubber, aurora)
+    failed = [
+        event("web", "web", "DELETE_FAILED", 90, "The following resource(s) failed to delete: "
+              "[Bucket]."),
+        event("web", "Bucket", "DELETE_FAILED", 85, "The bucket you tried to delete is not "
+              "empty", type="AWS::S3::Bucket"),
+        event("web", "web", "DELETE_IN_PROGRESS", 80, "User Initiated"),
+        *ROOT_EVENTS[:1],
+    ]  # fmt: skip
+    stubber.add_response("describe_stack_events", {"StackEvents": failed})
+    stubber.add_response("describe_stacks", stack_description("web", "DELETE_FAILED"))
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    stubber.add_response("describe_stack_events", {"StackEvents": failed})
+    stub_termination_protection(stubber, True)
+    result = run(
+        "down", "--stack-name", "web", "--yes", "--disable-protection", with_clients=clients
+    )
+    assert result.code == 1
+    assert "Deletion of stack web failed (DELETE_FAILED)." in result.out
+    assert "The bucket you tried to delete is not empty" in result.out
+    assert "Termination protection turned back on (the stack was not deleted)." in result.out
+    cluster = clients.rds.describe_db_clusters(DBClusterIdentifier=aurora)["DBClusters"][0]
+    assert cluster["DeletionProtection"] is True
+
+
+CHILD_CS = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/db-cs/0f1e2d3c-aaaa-bbbb"
+CHILD_REASON = "Parameters: [DbInstanceClass] must have values"
+ROOT_REASON = f"Nested change set {CHILD_CS} was not successfully created: Currently in FAILED."
+
+
+@pytest.mark.parametrize("root_lists_the_child", [True, False])
+def test_a_failed_nested_change_set_prints_the_childs_own_reason(
+    stubbed, up, name, root_lists_the_child
+):
+    """When a nested change set fails, the error names the nested stack and its own reason, not
+    only the root's "was not successfully created"; found in the tree or through the ARN."""
+    stubber, clients = stubbed
+    stubber.add_response("describe_stacks", stack_description(name, "UPDATE_COMPLETE"))
+    stubber.add_response("create_change_set", {"Id": "cs-root", "StackId": stack_arn(name)})
+    changes = [{"Type": "Resource", "ResourceChange": {
+        "Action": "Modify", "LogicalResourceId": "DatabaseStack",
+        "ResourceType": "AWS::CloudFormation::Stack", "ChangeSetId": CHILD_CS}}]  # fmt: skip
+    stubber.add_response("describe_change_set", {
+        "ChangeSetId": "cs-root", "StackId": stack_arn(name), "StackName": name,
+        "Status": "FAILED", "StatusReason": ROOT_REASON,
+        "Changes": changes if root_lists_the_child else [],
+    })  # fmt: skip
+    stubber.add_response("describe_change_set", {
+        "ChangeSetId": CHILD_CS, "StackId": stack_arn(DB_STACK), "StackName": DB_STACK,
+        "Status": "FAILED", "StatusReason": CHILD_REASON, "Changes": [],
+    }, {"ChangeSetName": CHILD_CS})  # fmt: skip
+    result = up(with_clients=clients)
+    assert result.code == 1
+    where = f"{name}/DatabaseStack" if root_lists_the_child else f"{name}/{DB_STACK}"
+    assert f"nested stack {where}: {CHILD_REASON}" in result.out
+    assert "Fix the template or parameters and run again." in result.out
+
+
+def change(action, logical, kind, replacement=None, nested=None, **extra):
+    """A change set's Changes entry."""
+    detail = {"Action": action, "LogicalResourceId": logical, "ResourceType": kind, **extra}
+    detail |= {"Replacement": replacement} if replacement else {}
+    detail |= {"ChangeSetId": nested} if nested else {}
+    return {"Type": "Resource", "ResourceChange": detail}
+
+
+def dynamic(source, entity, recreation="Never"):
+    """A Details entry whose value is known only while executing."""
+    return {"Target": {"Attribute": "Properties", "Name": "X", "RequiresRecreation": recreation},
+            "Evaluation": "Dynamic", "ChangeSource": source, "CausingEntity": entity}  # fmt: skip
+
+
+def stub_preview(stubber, name, root_changes, *nested):
+    """An UPDATE `up --no-execute` whose root change set has ``root_changes`` and whose nested
+    change sets (in order) have the given changes."""
+    stubber.add_response("describe_stacks", stack_description(name, "UPDATE_COMPLETE"))
+    stubber.add_response("create_change_set", {"Id": "cs-root", "StackId": stack_arn(name)})
+    for cs_id, changes in [("cs-root", root_changes), *nested]:
+        stubber.add_response("describe_change_set", {
+            "ChangeSetId": cs_id, "StackId": stack_arn(name), "Status": "CREATE_COMPLETE",
+            "Changes": changes,
+        }, {"ChangeSetName": cs_id})  # fmt: skip
+
+
+def test_a_removed_nested_stack_that_holds_a_cluster_is_data_at_risk(stubbed, up, name):
+    """Removing DatabaseStack (no nested change set for it) warns about the cluster inside it."""
+    stubber, clients = stubbed
+    stub_preview(stubber, name, [
+        change("Remove", "DatabaseStack", "AWS::CloudFormation::Stack",
+               PhysicalResourceId=stack_arn(DB_STACK), PolicyAction="Delete"),
+    ])  # fmt: skip
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": [
+        resource("Cluster", "AWS::RDS::DBCluster", "cluster-1"),
+        resource("Alarm", "AWS::CloudWatch::Alarm", "alarm-1"),
+    ]}, {"StackName": stack_arn(DB_STACK)})  # fmt: skip
+    result = up("--no-execute", with_clients=clients)
+    assert result.code == 0, result.out
+    assert (
+        "- Remove  DatabaseStack (AWS::CloudFormation::Stack)  policy: Delete  !! DATA AT RISK"
+        in result.out
+    )
+    assert f"{name}/DatabaseStack (AWS::CloudFormation::Stack) is removed\n" in result.out
+    assert f"    with {name}/DatabaseStack/Cluster (AWS::RDS::DBCluster)\n" in result.out
+    assert "Alarm" not in result.out.split("WARNING")[1]
+
+
+@pytest.mark.parametrize(
+    ("network_changes", "cluster_detail", "at_risk"),
+    [
+        ([], dynamic("ParameterReference", "VpcId", "Always"), False),  # sibling unchanged
+        ([change("Modify", "Vpc", "AWS::EC2::VPC", "True")],
+         dynamic("ParameterReference", "VpcId", "Always"), True),  # sibling changes: may be
+        ([], dynamic("ResourceAttribute", "Key.Arn", "Conditionally"), False),  # Key unchanged
+        ([], {"Target": {"Attribute": "Properties", "Name": "Port",
+                         "RequiresRecreation": "Always"},
+              "Evaluation": "Static", "ChangeSource": "DirectModification"}, True),
+    ],
+)  # fmt: skip
+def test_conditional_replacement_is_judged_from_details(
+    stubbed, up, name, network_changes, cluster_detail, at_risk
+):
+    """A Conditional replacement that comes only from values that do not change (a sibling's
+    output, through a parameter, with nothing to change in the sibling) is not flagged; one from
+    a sibling that changes, or from a static change, is."""
+    stubber, clients = stubbed
+    stub_preview(
+        stubber,
+        name,
+        [
+            change("Modify", "NetworkStack", "AWS::CloudFormation::Stack", "False", "cs-net"),
+            change("Modify", "DatabaseStack", "AWS::CloudFormation::Stack", "False", "cs-db",
+                   Details=[dynamic("ResourceAttribute", "NetworkStack.Outputs.VpcId")]),
+        ],
+        ("cs-net", network_changes),
+        ("cs-db", [change("Modify", "Cluster", "AWS::RDS::DBCluster", "Conditional",
+                          PolicyAction="ReplaceAndSnapshot", Details=[cluster_detail])]),
+    )  # fmt: skip
+    result = up("--no-execute", with_clients=clients)
+    assert result.code == 0, result.out
+    assert "policy: ReplaceAndSnapshot" in result.out
+    if at_risk:
+        assert "Cluster (AWS::RDS::DBCluster)  may be replaced" in result.out
+        assert (
+            f"{name}/DatabaseStack/Cluster (AWS::RDS::DBCluster) is possibly replaced (a "
+            "snapshot of the old one is taken first)" in result.out
+        )
+    else:
+        assert "(Conditional: only from values that do not change)" in result.out
+        assert "DATA AT RISK" not in result.out and "WARNING" not in result.out
+
+
+def test_events_of_a_create_failed_stack_name_the_cause_and_the_way_on(stubbed, run):
+    """A first create kept by DO_NOTHING ends CREATE_FAILED with nothing rolled back: `events`
+    names the failed nested resource (not the cascade) and exits 1."""
+    stubber, clients = stubbed
+    failed = [
+        event("web", "web", "CREATE_FAILED", 31,
+              "The following resource(s) failed to create: [NetworkStack]."),
+        event("web", "NetworkStack", "CREATE_FAILED", 30,
+              f"Embedded stack {stack_arn(NESTED)} was not successfully created: The following "
+              "resource(s) failed to create: [PublicSubnet].",
+              type="AWS::CloudFormation::Stack", physical=stack_arn(NESTED)),
+        *ROOT_EVENTS[-3:],  # the nested stack's start, the create's start, the review
+    ]  # fmt: skip
+    nested = [
+        event(NESTED, NESTED, "CREATE_FAILED", 21, "The following resource(s) failed to "
+              "create: [PublicSubnet]."),
+        event(NESTED, "PublicSubnet", "CREATE_FAILED", 20, SUBNET_REASON, type="AWS::EC2::Subnet"),
+        event(NESTED, "Vpc", "CREATE_COMPLETE", 15, type="AWS::EC2::VPC"),  # kept, not rolled back
+        event(NESTED, NESTED, "CREATE_IN_PROGRESS", 3, "User Initiated"),
+    ]  # fmt: skip
+    stubber.add_response("describe_stacks", stack_description("web", "CREATE_FAILED"))
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": [
+        resource("NetworkStack", "AWS::CloudFormation::Stack", stack_arn(NESTED), "CREATE_FAILED"),
+    ]})  # fmt: skip
+    stubber.add_response("list_stack_resources", {"StackResourceSummaries": []})
+    stubber.add_response("describe_stack_events", {"StackEvents": failed})
+    stubber.add_response(
+        "describe_stack_events", {"StackEvents": nested}, {"StackName": stack_arn(NESTED)}
+    )
+    result = run("events", "--stack-name", "web", with_clients=clients)
+    assert result.code == 1
+    assert "web: CREATE_FAILED" in result.out
+    assert "  resource: PublicSubnet (AWS::EC2::Subnet)\n  status:   CREATE_FAILED" in result.out
+    assert "ROLLBACK" not in result.out

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import select
 import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from botocore.exceptions import ClientError
 
 from .conftest import FIXTURES, count_puts
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def test_up_creates_the_stack_through_a_change_set(up, clients, name):
@@ -90,13 +100,51 @@ def test_no_execute_leaves_the_change_set_for_review(up, clients, name):
     assert stack["StackStatus"] == "REVIEW_IN_PROGRESS"
 
 
+def stack_is_gone(clients, name) -> bool:
+    try:
+        clients.cloudformation.describe_stacks(StackName=name)
+    except ClientError as error:
+        return "does not exist" in str(error)
+    return False
+
+
 def test_without_yes_and_without_a_terminal_nothing_is_executed(up, clients, name):
-    """Without --yes and with no terminal to ask on, `up` refuses and says to pass --yes."""
+    """Without --yes and with no terminal to ask on, `up` refuses, says to pass --yes, and
+    deletes the empty stack its first change set made."""
     result = up("--no-yes")
     assert result.code == 1
     assert "run again with --yes" in result.out
+    assert stack_is_gone(clients, name)
+
+
+def test_ctrl_c_at_the_question_deletes_the_empty_stack_and_says_so(up, clients, name):
+    """Ctrl-C before a first change set runs deletes it with the REVIEW_IN_PROGRESS stack it made,
+    and the message names both."""
+
+    def interrupt(question):
+        raise KeyboardInterrupt
+
+    result = up("--no-yes", confirm=interrupt)
+    assert result.code == 130
+    assert "Interrupted. Change set deploy-" in result.out
+    assert f"and the empty stack {name} it made were deleted." in result.out
+    assert stack_is_gone(clients, name)
+
+
+def test_ctrl_c_before_an_update_runs_deletes_only_the_change_set(up, clients, name, templates):
+    """On an existing stack, Ctrl-C at the question deletes the change set; the stack stays."""
+    assert up().code == 0
+    network = templates / "network.yaml"
+    network.write_text(network.read_text().replace("10.0.0.0/24", "10.0.16.0/24"))
+
+    def interrupt(question):
+        raise KeyboardInterrupt
+
+    result = up("--no-yes", confirm=interrupt)
+    assert result.code == 130
+    assert "was deleted." in result.out and "empty stack" not in result.out
     stack = clients.cloudformation.describe_stacks(StackName=name)["Stacks"][0]
-    assert stack["StackStatus"] == "REVIEW_IN_PROGRESS"
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
 
 
 def test_failure_in_a_nested_stack_prints_the_cause(up, tmp_path, name):
@@ -121,14 +169,14 @@ def test_unknown_parameter_is_refused_before_anything_is_uploaded(up, clients):
 
 
 def test_answering_no_deletes_the_change_set(up, clients, name):
-    """Asked to confirm, a "no" deletes the change set and executes nothing (exit 1)."""
+    """Asked to confirm, a "no" on a first `up` deletes the change set and the empty stack it
+    made, and executes nothing (exit 1)."""
     questions: list[str] = []
     result = up("--no-yes", confirm=lambda q: questions.append(q) or False)
     assert result.code == 1
-    assert "Cancelled; the change set was deleted." in result.out
+    assert f"and the empty stack {name} it made were deleted." in result.out
     assert questions == [f"Execute this change set on {name}? [y/N] "]
-    summaries = clients.cloudformation.list_change_sets(StackName=name)["Summaries"]
-    assert [s for s in summaries if s["StackName"] == name] == []
+    assert stack_is_gone(clients, name)
 
 
 def test_answering_yes_executes(up, clients, name):
@@ -136,3 +184,42 @@ def test_answering_yes_executes(up, clients, name):
     result = up("--no-yes", confirm=lambda question: True)
     assert result.code == 0, result.out
     assert f"Stack {name}: CREATE_COMPLETE" in result.out
+
+
+def test_up_on_a_terminal_shows_live_progress(bucket, name, templates, artifact_zip, clients):
+    """`python -m deploy up` under a pseudo-terminal shows the change-set wait and the stack
+    operation as live displays (spinner, elapsed time, the in-progress table), then the result."""
+    leader, follower = os.openpty()
+    argv = [
+        sys.executable, "-m", "deploy", "up", "--stack-name", name, "--bucket", bucket,
+        "--templates", str(templates), "--artifact", str(artifact_zip), "--skip-checks",
+        "--yes", "--region", "us-east-1", "--poll-interval", "0.2",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        argv, stdin=follower, stdout=follower, stderr=follower, cwd=PROJECT, close_fds=True
+    )
+    os.close(follower)
+    output = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the process ended
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=10)
+    os.close(leader)
+    text = output.decode(errors="replace")
+    assert process.returncode == 0, text[-3000:]
+    assert "creating change set deploy-" in text
+    assert f"create of {name} (0m0" in text
+    assert "in progress" in text and "elapsed" in text  # the live table's header
+    assert "resources done]" in text
+    assert "\x1b[" in text  # drawn with terminal control sequences, not plain lines
+    assert f"Stack {name}: CREATE_COMPLETE" in text
