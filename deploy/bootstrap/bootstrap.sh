@@ -171,8 +171,8 @@ require() {
 render() {
   local text name
   text=$(<"$HERE/$1")
-  for name in APP_USER BIND ENV_FILE GUNICORN_CONFIG GUNICORN_LOG_GROUP APP_LOG_GROUP LOG_DIR \
-    SERVICE VENV FORWARDED; do
+  for name in APP_USER BIND ENV_FILE WEB_ENV_FILE GUNICORN_CONFIG GUNICORN_LOG_GROUP APP_LOG_GROUP \
+    LOG_DIR SERVICE VENV FORWARDED; do
     text=${text//@"$name"@/${!name}}
   done
   if [[ $text =~ @[A-Z_]+@ ]]; then
@@ -267,6 +267,19 @@ log "time budget: packages ${PACKAGES_TIMEOUT}s, install ${INSTALL_TIMEOUT}s, mi
 
 step "reading $ENV_FILE"
 read_environment
+# gunicorn's environment: everything but the master user's secret, which only migrate and the
+# manage wrapper (both read ENV_FILE) get; the web processes connect as the application user.
+WEB_ENV_FILE=${ENV_FILE%/*}/web.env
+WEB_ENVIRONMENT=()
+for entry in "${ENVIRONMENT[@]}"; do
+  [[ ${entry%%=*} == DB_MIGRATE_SECRET_ID ]] || WEB_ENVIRONMENT+=("$entry")
+done
+if [[ ! -f $WEB_ENV_FILE || $(<"$WEB_ENV_FILE") != "$(printf '%s\n' "${WEB_ENVIRONMENT[@]}")" ]]; then
+  install -m 0600 /dev/null "$WEB_ENV_FILE.new"
+  printf '%s\n' "${WEB_ENVIRONMENT[@]}" >"$WEB_ENV_FILE.new"
+  mv -f "$WEB_ENV_FILE.new" "$WEB_ENV_FILE"
+  log "wrote $WEB_ENV_FILE (without DB_MIGRATE_SECRET_ID)"
+fi
 require APP_PORT
 require APP_LOG_GROUP
 require GUNICORN_LOG_GROUP
@@ -367,7 +380,7 @@ if done_with collectstatic "$INPUTS"; then
   log "already collected"
 else
   # As root: the files go into the release's venv, which the service only reads.
-  run env -i PATH="$VENV/bin:/usr/bin:/bin" LANG=C.UTF-8 "${ENVIRONMENT[@]}" \
+  run env -i PATH="$VENV/bin:/usr/bin:/bin" LANG=C.UTF-8 "${WEB_ENVIRONMENT[@]}" \
     DJANGO_SETTINGS_MODULE=employees_site.settings \
     "$VENV/bin/python" -I -m django collectstatic --noinput
   mark collectstatic "$INPUTS"
@@ -384,7 +397,7 @@ else
 fi
 
 step "gunicorn under systemd"
-ENV_HASH=$(sha256sum <"$ENV_FILE")
+ENV_HASH=$(sha256sum <"$WEB_ENV_FILE")
 if ((UNIT_CHANGED == 1)); then
   run systemctl daemon-reload
 fi

@@ -304,6 +304,13 @@ def test_bootstrap_serves_readyz_then_signals_success(booted):
     assert environ["DJANGO_ENV"] == "production"
     assert environ["FORWARDED_ALLOW_IPS"] == "127.0.0.0/8"
     assert "PYTHONPATH" not in environ
+    # The web processes have the application user's secret only; the master's went to migrate.
+    written = dict(line.split("=", 1) for line in sandbox.env_file.read_text().splitlines())
+    assert environ["DB_SECRET_ID"] == written["DB_SECRET_ID"]
+    assert written["DB_MIGRATE_SECRET_ID"] and "DB_MIGRATE_SECRET_ID" not in environ
+    web_env = sandbox.env_file.with_name("web.env")
+    assert "DB_MIGRATE_SECRET_ID" not in web_env.read_text()
+    assert web_env.stat().st_mode & 0o077 == 0
     venv = sandbox.release / "venv"
     installed = list((venv / "lib").glob("python3*/site-packages/employees_site/gunicorn.conf.py"))
     assert len(installed) == 1
@@ -336,7 +343,7 @@ def test_rendered_unit_runs_gunicorn_unprivileged_and_hardened(booted):
     unit = _unit(sandbox.unit)
     venv = sandbox.release / "venv"
     assert unit["User"] == ["employees-site"] and unit["Group"] == ["employees-site"]
-    assert unit["EnvironmentFile"] == [str(sandbox.env_file)]
+    assert unit["EnvironmentFile"] == [str(sandbox.env_file.with_name("web.env"))]
     [start] = unit["ExecStart"]
     assert start.startswith(f"{venv}/bin/python -I -m gunicorn --config {venv}/lib/python3")
     assert start.endswith(f"/employees_site/gunicorn.conf.py --bind 127.0.0.1:{sandbox.port}")
