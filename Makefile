@@ -62,15 +62,26 @@ test: lint
 	$(VENV)/bin/pytest
 	TEST_DB=sqlite $(VENV)/bin/pytest tests/site
 
-# The site on the embedded default: one SQLite file for both aliases, a demo superuser, a few
-# hundred employees. It neither builds nor lints the CloudFormation templates: they are
-# committed, and make test checks that they are current and lints them (cfn-lint, checkov,
-# cfn-guard), so serving never waits for a scanner.
-run: run-packages $(VENV)/.installed
+# The templates built (a second or so; unchanged files are left alone) and linted only when a
+# template or a scanner's pin changed since the last clean lint, then the site on the embedded
+# default: one SQLite file for both aliases, a demo superuser, a few hundred employees. So a
+# second run goes straight to serving; make test always lints.
+LINT_STAMP := $(VENV)/.templates-linted
+run: run-packages $(VENV)/.installed $(CHECKOV_VENV)/.installed $(GUARD_DIR)/.installed
+	@$(PY) -m infra build
+	@$(MAKE) -s --no-print-directory $(LINT_STAMP)
 	@$(PY) manage.py migrate --noinput -v 0
 	@$(PY) manage.py ensure_superuser
 	@$(PY) manage.py seed_employees --count 300 --seed 1 --if-empty
 	@$(PY) manage.py serve 127.0.0.1:$(PORT)
+
+# A separate make call (from run) so that it sees the templates as the build left them.
+$(LINT_STAMP): $(wildcard templates_out/*.yaml) tools/checkov-requirements.txt \
+		tools/install-cfn-guard.sh setup.cfg
+	@echo "Linting the templates (cfn-lint, checkov, cfn-guard); next time only if they change"
+	@$(PY) -m infra lint > $(VENV)/lint.log 2>&1 || { cat $(VENV)/lint.log; exit 1; }
+	@tail -n 1 $(VENV)/lint.log
+	@touch $@
 
 # Benchmarks on their own MariaDB pair (23306/23307), a million rows loaded once and kept; writes
 # bench-results.json and BENCHMARKS.md. BENCH_ARGS, e.g. --commit HEAD (a clean export), --fresh.
