@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import cloudwatch, ec2, kms, logs, s3, secretsmanager
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
+from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import (
     And,
     Base64,
@@ -55,6 +54,7 @@ from .common import (
     account_uses_key_via,
     add_log_retention,
     add_parameter,
+    assumed_by,
     from_properties,
     guard_suppress,
     key_admin_statement,
@@ -457,16 +457,7 @@ def _add_role(template: Template) -> None:
     template.add_resource(
         Role(
             "InstanceRole",
-            AssumeRolePolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal("Service", "ec2.amazonaws.com"),
-                        Action=[AssumeRole],
-                    )
-                ],
-            ),
+            AssumeRolePolicyDocument=assumed_by("ec2.amazonaws.com"),
             # Session Manager instead of SSH (the AWS managed policy for it).
             ManagedPolicyArns=[
                 Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")

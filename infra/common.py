@@ -17,6 +17,7 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
+from awacs.sts import AssumeRole
 from troposphere import AWSHelperFn, GetAtt, Parameter, Ref, Select, Split, Sub, Template
 from troposphere.kms import Key
 from troposphere.logs import LogGroup
@@ -309,3 +310,18 @@ def from_properties(kind: type, title: str, properties: dict, **attributes: obje
     for name, value in attributes.items():
         setattr(resource, name, value)
     return resource
+
+
+def source_account() -> StringEquals:
+    """Confused-deputy guard of a service's trust: only on behalf of this account."""
+    return StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+
+
+def assumed_by(service: str, *conditions: object) -> PolicyDocument:
+    """A role's trust policy: ``service`` may assume the role, under ``conditions`` if any."""
+    statement = Statement(
+        Effect=Allow, Principal=Principal("Service", service), Action=[AssumeRole]
+    )
+    if conditions:
+        statement.Condition = Condition(conditions[0] if len(conditions) == 1 else list(conditions))
+    return PolicyDocument(Version="2012-10-17", Statement=[statement])

@@ -19,15 +19,9 @@ from dataclasses import dataclass
 
 from awacs import kms
 from awacs.aws import (
-    Allow,
-    Condition,
     PolicyDocument,
-    Principal,
-    Statement,
-    StringEquals,
     StringLike,
 )
-from awacs.sts import AssumeRole
 from troposphere import (
     Equals,
     FindInMap,
@@ -65,6 +59,7 @@ from .common import (
     account_uses_key_via,
     add_log_retention,
     add_parameter,
+    assumed_by,
     group_log_retention,
     guard_suppress,
     key_admin_statement,
@@ -73,6 +68,7 @@ from .common import (
     new_template,
     rotating_key,
     set_parameter_groups,
+    source_account,
 )
 from .database_cleanup import add_reader_cleanup
 from .security import DB_PORT
@@ -435,19 +431,7 @@ def _add_monitoring_role(template: Template) -> None:
     template.add_resource(
         Role(
             "MonitoringRole",
-            AssumeRolePolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal("Service", "monitoring.rds.amazonaws.com"),
-                        Action=[AssumeRole],
-                        Condition=Condition(
-                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
-                        ),
-                    )
-                ],
-            ),
+            AssumeRolePolicyDocument=assumed_by("monitoring.rds.amazonaws.com", source_account()),
             # The AWS managed policy of enhanced monitoring: it only writes to the RDSOSMetrics
             # log group.
             ManagedPolicyArns=[

@@ -13,14 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from awacs import application_autoscaling, logs, rds
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
-from awacs.sts import AssumeRole
+from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.awslambda import Code, Function, LoggingConfig
 from troposphere.cloudformation import CustomResource
 from troposphere.iam import Policy, Role
 
-from .common import checkov_skip, guard_suppress, log_group
+from .common import assumed_by, checkov_skip, guard_suppress, log_group
 
 HANDLER_SOURCE = Path(__file__).parent / "handlers" / "reader_cleanup.py"
 # CloudFormation's limit for inline Lambda code (AWS::Lambda::Function Code.ZipFile).
@@ -100,16 +99,7 @@ def add_reader_cleanup(template: Template, *, key: str, cluster: str, switch: st
     template.add_resource(
         Role(
             "ReaderCleanupRole",
-            AssumeRolePolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal("Service", "lambda.amazonaws.com"),
-                        Action=[AssumeRole],
-                    )
-                ],
-            ),
+            AssumeRolePolicyDocument=assumed_by("lambda.amazonaws.com"),
             # Inline, so the policy lives exactly as long as the role the function runs with.
             Policies=[Policy(PolicyName="reader-cleanup", PolicyDocument=_policy())],
         )

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import logs
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
+from awacs.aws import Allow, ArnLike, PolicyDocument, Statement
 from troposphere import (
     And,
     Cidr,
@@ -50,12 +49,14 @@ from .common import (
     LOGS_GROUP,
     add_log_retention,
     add_parameter,
+    assumed_by,
     key_admin_statement,
     log_group,
     logs_key_statement,
     new_template,
     rotating_key,
     set_parameter_groups,
+    source_account,
 )
 
 # Output names: the root wires these into the other stacks.
@@ -376,28 +377,16 @@ def _add_flow_logs(template: Template) -> None:
         Role(
             "FlowLogRole",
             Condition=FLOW_LOGS,
-            AssumeRolePolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
-                        Action=[AssumeRole],
-                        # Confused-deputy guard: only flow logs of this account.
-                        Condition=Condition(
-                            [
-                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
-                                ArnLike(
-                                    "aws:SourceArn",
-                                    Sub(
-                                        "arn:${AWS::Partition}:ec2:${AWS::Region}:"
-                                        "${AWS::AccountId}:vpc-flow-log/*"
-                                    ),
-                                ),
-                            ]
-                        ),
-                    )
-                ],
+            # Confused-deputy guard: only flow logs of this account.
+            AssumeRolePolicyDocument=assumed_by(
+                "vpc-flow-logs.amazonaws.com",
+                source_account(),
+                ArnLike(
+                    "aws:SourceArn",
+                    Sub(
+                        "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*"
+                    ),
+                ),
             ),
             Policies=[
                 Policy(

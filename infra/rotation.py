@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 
 from awacs import ssm
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
+from awacs.aws import Allow, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import Equals, GetAtt, Not, Ref, Sub, Template
 from troposphere.iam import Policy, Role
 from troposphere.scheduler import FlexibleTimeWindow, Schedule, Target
 
-from .common import add_parameter
+from .common import add_parameter, assumed_by, source_account
 
 PARAMETER = "AppDbPasswordRotationDays"
 CONDITION = "RotateAppDbPassword"
@@ -83,17 +82,7 @@ def _scheduler_role() -> Role:
     return Role(
         "AppDbPasswordRotationRole",
         Condition=CONDITION,
-        AssumeRolePolicyDocument=PolicyDocument(
-            Version="2012-10-17",
-            Statement=[
-                Statement(
-                    Effect=Allow,
-                    Principal=Principal("Service", "scheduler.amazonaws.com"),
-                    Action=[AssumeRole],
-                    Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
-                )
-            ],
-        ),
+        AssumeRolePolicyDocument=assumed_by("scheduler.amazonaws.com", source_account()),
         Policies=[
             Policy(
                 PolicyName="send-rotation-command",
