@@ -145,11 +145,14 @@ def _read(secret_id: str, region: str | None, *, unless: Credentials | None) -> 
             def settle(done: _Fetch) -> None:
                 with _lock:
                     state.fetch = None
-                    if done.error is None:
-                        state.credentials = done.value
-                        state.reset()
-                    else:
+                    if done.error is not None:
                         state.back_off(done.error, time.monotonic())
+                        return
+                    state.credentials = done.value
+                    # The value the server refused, read again, is no success: the backoff
+                    # keeps growing until a new value arrives or a connect works (remember).
+                    if done.value != unless:
+                        state.reset()
 
             fetch = state.fetch = _Fetch(secret_id, region, "AWSCURRENT", settle)
     return fetch.wait()

@@ -126,3 +126,25 @@ def test_a_failed_read_is_remembered_until_its_backoff_and_reset_by_success(
         assert credentials._states[secret_id].delay == 0.0
     finally:
         secretsmanager.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
+
+
+def test_reading_the_refused_value_again_keeps_the_backoff_growing(
+    fresh_credentials, secret_calls, secretsmanager
+):
+    """A secret whose password the server keeps refusing: reading the same value again after
+    the first window is not a success, so the next window is twice as long (no call within)."""
+    secret_id = f"test/backoff/{uuid.uuid4().hex[:8]}"
+    region = os.environ["AWS_REGION"]
+    secretsmanager.create_secret(Name=secret_id, SecretString='{"username": "u", "password": "p"}')
+    try:
+        stale = credentials.get(secret_id, region=region)
+        credentials.refused(secret_id, "refused by the server")  # the first window: 1 s
+        time.sleep(credentials.BACKOFF_FIRST + 0.1)
+        assert credentials.refresh(secret_id, region=region, refused=stale) == stale
+        credentials.refused(secret_id, "refused by the server")  # the second window: 2 s
+        time.sleep(credentials.BACKOFF_FIRST + 0.1)
+        with pytest.raises(credentials.CredentialsError, match="refused by the server"):
+            credentials.refresh(secret_id, region=region, refused=stale)
+        assert secret_calls == ["GetSecretValue"] * 2
+    finally:
+        secretsmanager.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
