@@ -52,7 +52,7 @@ def ensure(connection, *, user: str, password: str, database: str) -> list[str]:
             cursor.execute("CREATE USER %s@%s IDENTIFIED BY %s", [user, account.host, password])
             changes.append(f"created {account}")
             existing = [account]
-        elif not _password_works(connection, user, password):
+        elif not password_works(connection, user, password):
             for account in existing:
                 _alter_password(cursor, account, password)
             changes.append(f"set the password of {user!r} from its secret")
@@ -122,7 +122,7 @@ def _quoted(identifier: str) -> str:
     return identifier.replace("`", "``").replace("%", "%%")
 
 
-def _password_works(connection, user: str, password: str) -> bool:
+def password_works(connection, user: str, password: str) -> bool:
     """Whether ``user`` can log in with ``password`` on the server ``connection`` reaches."""
     params = connection.get_connection_params()
     params.update(user=user, password=password)

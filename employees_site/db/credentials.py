@@ -158,9 +158,18 @@ def _read(secret_id: str, region: str | None, *, unless: Credentials | None) -> 
     return fetch.wait()
 
 
-def read(secret_id: str, *, region: str | None = None) -> Credentials:
-    """AWSCURRENT read now, past the cache (a command that changes the password)."""
-    return _fetch(secret_id, region, "AWSCURRENT")
+def read(secret_id: str, *, region: str | None = None, stage: str = "AWSCURRENT") -> Credentials:
+    """``stage`` read now, past the cache and without the request deadline (boto3's own
+    timeouts bound it): for commands, which change the password or run once at boot."""
+    return _fetch(secret_id, region, stage)
+
+
+def preload(secret_id: str, *, region: str | None = None) -> Credentials:
+    """AWSCURRENT read now without the request deadline, and cached for the connections: a
+    command at boot (migrate) waits for a cold client rather than fail after FETCH_DEADLINE."""
+    found = read(secret_id, region=region)
+    remember(secret_id, found)
+    return found
 
 
 def pending(secret_id: str, *, region: str | None = None) -> Credentials:

@@ -202,3 +202,48 @@ def test_rotation_under_load_fails_no_request(
         mariadb_pair.app_connect(mariadb_pair.primary)  # the old password is refused now
     stages = secretsmanager.describe_secret(SecretId=DB_SECRET_ID)["VersionIdsToStages"]
     assert not any("AWSPENDING" in labels for labels in stages.values())
+
+
+def test_a_rotation_stopped_after_the_server_took_the_password_is_completed(
+    rotated_secret, secretsmanager, mariadb_pair
+):
+    """A run that died between setting the password and moving AWSCURRENT (the site works on
+    through AWSPENDING) is completed by the next run: AWSCURRENT gets that password."""
+    stages = secretsmanager.describe_secret(SecretId=DB_SECRET_ID)["VersionIdsToStages"]
+    secretsmanager.put_secret_value(
+        SecretId=DB_SECRET_ID,
+        SecretString=json.dumps({"username": mariadb.APP_USER, "password": "half-way-Pass-3"}),
+        VersionStages=["AWSPENDING"],
+    )
+    mariadb_pair.primary.execute(
+        f"ALTER USER '{mariadb.APP_USER}'@'127.0.0.1' IDENTIFIED BY 'half-way-Pass-3'"
+    )
+    result = manage("rotate_app_password")
+    assert result.returncode == 0, result.stderr
+    assert "Completed the rotation" in result.stdout
+    value = secretsmanager.get_secret_value(SecretId=DB_SECRET_ID, VersionStage="AWSCURRENT")
+    assert json.loads(value["SecretString"])["password"] == "half-way-Pass-3"
+    after = secretsmanager.describe_secret(SecretId=DB_SECRET_ID)["VersionIdsToStages"]
+    assert not any("AWSPENDING" in labels for labels in after.values())
+    assert len(after) == len(stages) + 1
+
+
+def test_a_rotation_stopped_before_the_server_changed_starts_afresh(
+    rotated_secret, secretsmanager, mariadb_pair
+):
+    """A leftover AWSPENDING whose password the server does not take is dropped, and the run
+    rotates to a new password of its own."""
+    secretsmanager.put_secret_value(
+        SecretId=DB_SECRET_ID,
+        SecretString=json.dumps({"username": mariadb.APP_USER, "password": "never-set-Pass-4"}),
+        VersionStages=["AWSPENDING"],
+    )
+    result = manage("rotate_app_password")
+    assert result.returncode == 0, result.stderr
+    assert "Rotated the password" in result.stdout
+    value = secretsmanager.get_secret_value(SecretId=DB_SECRET_ID, VersionStage="AWSCURRENT")
+    password = json.loads(value["SecretString"])["password"]
+    assert password not in ("never-set-Pass-4", mariadb.APP_PASSWORD)
+    mariadb_pair.connect(
+        mariadb_pair.primary, mariadb.APP_DATABASE, user=mariadb.APP_USER, password=password
+    ).close()

@@ -33,8 +33,10 @@ class Command(migrate.Command):
         )
 
     def execute(self, *args, **options):
+        connection = connections[options["database"]]
+        _preload_secrets(connection)
         # As the master from the start: the system checks Django runs before handle() connect too.
-        with identity.as_master(connections[options["database"]]):
+        with identity.as_master(connection):
             return super().execute(*args, **options)
 
     def handle(self, *args, **options):
@@ -69,3 +71,17 @@ class Command(migrate.Command):
         if verbosity >= 1:
             for change in changes or [f"application user {found.username!r} is up to date"]:
                 self.stdout.write(f"  App user: {change}")
+
+
+def _preload_secrets(connection) -> None:
+    """Read the alias's secrets before connecting, without the request-sized deadline: at boot
+    the first read (a cold client, the instance role's credentials) can take longer, and migrate
+    runs once. A secret that cannot be read is a clear CommandError."""
+    settings_dict = connection.settings_dict
+    region = settings_dict.get("SECRET_REGION")
+    for secret_id in {settings_dict.get("SECRET_ID"), settings_dict.get("MIGRATE_SECRET_ID")}:
+        if secret_id:
+            try:
+                credentials.preload(secret_id, region=region)
+            except credentials.CredentialsError as error:
+                raise CommandError(str(error)) from None

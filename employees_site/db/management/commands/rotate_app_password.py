@@ -4,14 +4,18 @@ Runs as the master user on the writer, under the same named lock as ``migrate``.
 reaches every instance of the group on a schedule; ``--if-older-than-days`` lets the first one
 that takes the lock rotate and the others find nothing to do.
 
-The order keeps every request working:
-- MySQL 8.0.14+ / Aurora MySQL 3 (dual passwords): the password the previous rotation retained is
-  discarded (every process has long since read the current one), the new one is set with
-  ``RETAIN CURRENT PASSWORD`` and then written to the secret. Old and new both log in meanwhile.
-- Servers without dual passwords (MariaDB): the new password is stored as AWSPENDING first, then
-  set on the server, then AWSCURRENT moves to it. A process whose cached password is refused in
-  between reads the secret again and tries AWSPENDING (the backend's refresh on 1045); open
-  connections are never dropped by a password change.
+The order keeps every request working, and a run that stops half-way leaves a state the site
+still works in and the next run completes:
+1. the new password is stored in the secret as AWSPENDING (nothing changed on the server yet);
+2. the server takes it: on MySQL 8.0.14+ / Aurora MySQL 3 (dual passwords) the password the
+   previous rotation retained is discarded first (every process has long since read the current
+   one) and the new one is set with ``RETAIN CURRENT PASSWORD``, so old and new both log in; on
+   servers without dual passwords (MariaDB) it is simply set, and a process whose cached password
+   is refused reads the secret again and finds the new one under AWSPENDING (the backend's
+   refresh on 1045). Open connections are never dropped by a password change;
+3. AWSCURRENT moves to the new version and the AWSPENDING label is removed.
+A run that finds an AWSPENDING version first completes that rotation if the server already takes
+its password, and otherwise drops the label and starts afresh.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ class Command(BaseCommand):
                 self._rotate(connection, client, secret_id, region)
         except DatabaseError as error:
             raise CommandError(f"the writer refused the rotation: {error}") from None
+        except credentials.CredentialsError as error:
+            raise CommandError(str(error)) from None
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "Unknown")
             raise CommandError(
@@ -80,8 +86,9 @@ class Command(BaseCommand):
             ) from None
         except BotoCoreError as error:
             raise CommandError(
-                f"cannot reach Secrets Manager ({error.__class__.__name__}); nothing was rotated "
-                "unless the messages above say so. Check the network path and run again."
+                f"cannot reach Secrets Manager ({error.__class__.__name__}). Check the network "
+                "path and run again: a rotation that stopped half-way is completed or undone by "
+                "the next run, and the site keeps working meanwhile."
             ) from None
         finally:
             credentials.clear()  # this process must not keep a password it just retired
@@ -98,37 +105,55 @@ class Command(BaseCommand):
         return True
 
     def _rotate(self, connection, client, secret_id: str, region: str | None) -> None:
-        current = credentials.read(secret_id, region=region)
-        user = current.username
-        # 43 characters of [A-Za-z0-9_-]: nothing that needs quoting in a shell, URL or DSN.
-        new_password = secrets.token_urlsafe(32)
-        new_value = json.dumps({"username": user, "password": new_password})
-        if app_user.supports_dual_passwords(connection):
-            app_user.discard_old_password(connection, user=user)
-            app_user.set_password(connection, user=user, password=new_password, retain_current=True)
-            client.put_secret_value(SecretId=secret_id, SecretString=new_value)
-            how = "the old one is retained until the next rotation"
-        else:
-            stages = client.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
-            (old_version,) = [v for v, labels in stages.items() if "AWSCURRENT" in labels]
-            pending = client.put_secret_value(
-                SecretId=secret_id, SecretString=new_value, VersionStages=["AWSPENDING"]
-            )["VersionId"]
-            try:
-                app_user.set_password(connection, user=user, password=new_password)
-            except DatabaseError:
-                client.update_secret_version_stage(
-                    SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=pending
+        user = credentials.read(secret_id, region=region).username
+        stages = client.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
+        (current,) = [version for version, labels in stages.items() if "AWSCURRENT" in labels]
+        pending = next((v for v, labels in stages.items() if "AWSPENDING" in labels), None)
+        if pending is not None:
+            left = credentials.read(secret_id, region=region, stage="AWSPENDING")
+            if app_user.password_works(connection, user, left.password):
+                self._promote(client, secret_id, pending, current)
+                self.stdout.write(
+                    f"Completed the rotation of {user!r} in {secret_id!r} that had stopped "
+                    "after the server took its password."
                 )
-                raise
-            client.update_secret_version_stage(
-                SecretId=secret_id,
-                VersionStage="AWSCURRENT",
-                MoveToVersionId=pending,
-                RemoveFromVersionId=old_version,
-            )
-            client.update_secret_version_stage(
-                SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=pending
-            )
-            how = "processes holding the old one switch on their next connect"
+                return
+            self._drop_pending(client, secret_id, pending)
+        dual = app_user.supports_dual_passwords(connection)
+        # 43 characters of [A-Za-z0-9_-]: nothing that needs quoting in a shell, URL or DSN.
+        password = secrets.token_urlsafe(32)
+        pending = client.put_secret_value(
+            SecretId=secret_id,
+            SecretString=json.dumps({"username": user, "password": password}),
+            VersionStages=["AWSPENDING"],
+        )["VersionId"]
+        try:
+            if dual:
+                app_user.discard_old_password(connection, user=user)
+            app_user.set_password(connection, user=user, password=password, retain_current=dual)
+        except DatabaseError:
+            self._drop_pending(client, secret_id, pending)
+            raise
+        self._promote(client, secret_id, pending, current)
+        how = (
+            "the old one is retained until the next rotation"
+            if dual
+            else "processes holding the old one switch on their next connect"
+        )
         self.stdout.write(f"Rotated the password of {user!r} in {secret_id!r}; {how}.")
+
+    @staticmethod
+    def _promote(client, secret_id: str, pending: str, current: str) -> None:
+        client.update_secret_version_stage(
+            SecretId=secret_id,
+            VersionStage="AWSCURRENT",
+            MoveToVersionId=pending,
+            RemoveFromVersionId=current,
+        )
+        Command._drop_pending(client, secret_id, pending)
+
+    @staticmethod
+    def _drop_pending(client, secret_id: str, version: str) -> None:
+        client.update_secret_version_stage(
+            SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=version
+        )
