@@ -45,15 +45,20 @@ class Activity:
                 self.resources.pop(path, None)
 
     def in_progress(self, now: datetime) -> list[tuple[str, str, str]]:
-        """(path, status, elapsed) of what runs: nested stacks first, then resources."""
+        """(path, status, elapsed) of what runs: nested stacks first, then resources.
+
+        Called from the display's refresh thread while the main thread adds events: it reads
+        copies (dict() of a dict is atomic under the GIL), never the dicts being changed.
+        """
+        stacks, resources = dict(self.stacks), dict(self.resources)
         rows = [
             (path, status, _elapsed(now - since))
-            for path, (status, since) in self.stacks.items()
+            for path, (status, since) in stacks.items()
             if status.endswith("_IN_PROGRESS")
         ]
         rows += [
             (path, status, _elapsed(now - since))
-            for path, (status, since) in sorted(self.resources.items(), key=lambda i: i[1][1])
+            for path, (status, since) in sorted(resources.items(), key=lambda i: i[1][1])
         ]
         return rows
 

@@ -269,7 +269,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return sum(1 for status in self.latest.values() if status in DONE_STATUSES)
+        return sum(1 for status in list(self.latest.values()) if status in DONE_STATUSES)
 
     @property
     def total(self) -> int:

@@ -177,6 +177,14 @@ class ClusterCheckDenied(DeployError):
     )
 
 
+class ReadersStillThere(DeployError):
+    fmt = (
+        "The readers auto scaling added are still there after {minutes} minutes: {readers}. "
+        "Nothing else was changed: the stack and its protections are as they were. See their "
+        "state with `aws rds describe-db-instances`, then run `down` again."
+    )
+
+
 class TerminationProtected(DeployError):
     fmt = (
         "{what} has deletion protection on. If you really mean to delete it, run again with "

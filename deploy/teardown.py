@@ -9,6 +9,7 @@ operator asks. Resources with a Retain or Snapshot DeletionPolicy are reported a
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from . import templates
 from .events import STACK_TYPE
-from .exceptions import ClusterCheckDenied
+from .exceptions import ClusterCheckDenied, ReadersStillThere
 from .retry import DENIED_CODES, Retrying, error_code
 
 
@@ -149,12 +150,22 @@ def stop_reader_scaling(autoscaling: Any, readers: dict[str, list[str]], retry: 
         )
 
 
-def remove_readers(rds: Any, readers: dict[str, list[str]], retry: Retrying, sleep, poll) -> None:
-    """Delete the auto-scaled readers and wait until they are gone."""
+# Deleting an Aurora reader takes minutes; past this, `down` stops rather than wait forever.
+READERS_DEADLINE = 30 * 60
+
+
+def remove_readers(
+    rds: Any, readers: dict[str, list[str]], retry: Retrying, sleep, poll, clock=time.monotonic
+) -> None:
+    """Delete the auto-scaled readers and wait until they are gone (ReadersStillThere after
+    READERS_DEADLINE seconds)."""
     pending = [instance for instances in readers.values() for instance in instances]
     for instance in pending:
         retry(rds.delete_db_instance, DBInstanceIdentifier=instance)
+    deadline = clock() + READERS_DEADLINE
     while pending:
+        if clock() > deadline:
+            raise ReadersStillThere(minutes=READERS_DEADLINE // 60, readers=", ".join(pending))
         remaining = []
         for instance in pending:
             try:

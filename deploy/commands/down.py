@@ -34,19 +34,20 @@ def run(ctx: Context) -> int:
     if not ctx.approved(f"Delete stack {args.stack_name}? [y/N] "):
         console.print("Cancelled; nothing was deleted.")
         return 1
-    if plan.protected_stack:
-        ctx.retry(
-            clients.cloudformation.update_termination_protection,
-            StackName=stack["StackId"],
-            EnableTerminationProtection=False,
-        )
-        console.print("Termination protection turned off.")
-    teardown.set_cluster_protection(clients.rds, plan.protected_clusters, ctx.retry, on=False)
+    # First what needs no protection off: a failure here leaves the stack as protected as it was.
     teardown.stop_reader_scaling(clients.application_autoscaling, plan.extra_readers, ctx.retry)
     teardown.remove_readers(
         clients.rds, plan.extra_readers, ctx.retry, ctx.sleep, args.poll_interval
     )
     try:
+        if plan.protected_stack:
+            ctx.retry(
+                clients.cloudformation.update_termination_protection,
+                StackName=stack["StackId"],
+                EnableTerminationProtection=False,
+            )
+            console.print("Termination protection turned off.")
+        teardown.set_cluster_protection(clients.rds, plan.protected_clusters, ctx.retry, on=False)
         with console.waiting(f"deletion of {args.stack_name}", operation=True):
             outcome = deployer.delete(stack, console.events)
     except (DeployError, ClientError, BotoCoreError):

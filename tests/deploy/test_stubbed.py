@@ -824,3 +824,32 @@ def test_events_of_a_create_failed_stack_name_the_cause_and_the_way_on(stubbed, 
     assert "web: CREATE_FAILED" in result.out
     assert "  resource: PublicSubnet (AWS::EC2::Subnet)\n  status:   CREATE_FAILED" in result.out
     assert "ROLLBACK" not in result.out
+
+
+def test_readers_that_never_go_stop_down_with_the_stack_untouched():
+    """remove_readers gives up after its deadline, naming the readers, instead of waiting
+    forever; `down` has turned no protection off by then (it runs first)."""
+    from deploy import teardown
+    from deploy.exceptions import ReadersStillThere
+    from deploy.retry import Retrying
+
+    rds = boto3.client("rds", region_name=REGION)
+    stubber = Stubber(rds)
+    stubber.add_response("delete_db_instance", {"DBInstance": {"DBInstanceIdentifier": "r1"}})
+    for _ in range(2):
+        stubber.add_response(
+            "describe_db_instances",
+            {"DBInstances": [{"DBInstanceIdentifier": "r1", "DBInstanceStatus": "deleting"}]},
+        )
+    now = [0.0]
+
+    def clock():
+        return now[0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    with stubber, pytest.raises(ReadersStillThere, match="r1"):
+        teardown.remove_readers(
+            rds, {"c1": ["r1"]}, Retrying(sleep=sleep), sleep, teardown.READERS_DEADLINE, clock
+        )
