@@ -112,7 +112,7 @@ def test_operator_adds_finds_and_publishes_an_employee(browser, live_server, wai
     cells = browser.find_elements(By.CSS_SELECTOR, "tbody td:first-child")
     assert [cell.text for cell in cells] == ["Grace Hopper"]
     _submit(browser, "tbody td:first-child a", page.title_contains("Grace Hopper"))
-    assert browser.find_element(By.TAG_NAME, "h2").text == "Grace Hopper"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Grace Hopper"
     # Styles from the site's stylesheet apply (the policy allows no inline style).
     body_font = browser.find_element(By.TAG_NAME, "body").value_of_css_property("font-family")
     assert "system-ui" in body_font
