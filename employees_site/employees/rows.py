@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlencode
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import localtime
 
 from .params import BadParameter, parse_list_params
 
@@ -26,7 +25,7 @@ def table_rows(employees: list[dict], *, back: str) -> SafeString:
     suffix = escape(suffix + ("?" + urlencode({"back": back}) if back else ""))
     parts = []
     for employee in employees:
-        joined = localtime(employee["joined_at"])
+        joined = employee["joined_at"]  # UTC (the site's TIME_ZONE), as the API shows it
         department = employee["department__name"]
         parts.append(
             f'<tr><td data-label="Name"><a href="{prefix}{employee["id"]}{suffix}">'
@@ -34,7 +33,7 @@ def table_rows(employees: list[dict], *, back: str) -> SafeString:
             f'<td data-label="Department">{escape(department) if department else "—"}</td>'
             f'<td data-label="Age">{employee["age"]}</td>'
             f'<td data-label="Joined"><time datetime="{joined.isoformat()}">'
-            f"{joined:%Y-%m-%d}</time></td></tr>"
+            f"{joined.date().isoformat()}</time></td></tr>"
         )
     return mark_safe("\n".join(parts))  # noqa: S308 - every value above is escaped or a number
 

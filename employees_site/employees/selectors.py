@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.db import connections
@@ -104,9 +105,28 @@ class Total:
     estimated: bool  # True: the planner's estimate ("about"); False: counted
 
 
+# The unfiltered list's estimate, kept this long per process: an "about" figure does not need a
+# query on every page view (the list page would cost a third more than the API's).
+TOTAL_TTL_SECONDS = 30.0
+_everyone: tuple[float, Total] | None = None  # (monotonic time, total) of the unfiltered list
+
+
 def estimated_total(*, q: str = "", department: int | None = None) -> Total:
     """How many employees match, cheaply: the planner's row estimate on MySQL, counted exactly
-    (and at most EXACT_BELOW rows read) when the estimate is small or there is no planner."""
+    (and at most EXACT_BELOW rows read) when the estimate is small or there is no planner.
+    The unfiltered list's estimate is reused for TOTAL_TTL_SECONDS; an exact count never is."""
+    global _everyone
+    if q or department is not None:
+        return _estimated_total(q=q, department=department)
+    kept = _everyone
+    if kept is not None and time.monotonic() - kept[0] < TOTAL_TTL_SECONDS:
+        return kept[1]
+    total = _estimated_total()
+    _everyone = (time.monotonic(), total) if total.estimated else None
+    return total
+
+
+def _estimated_total(*, q: str = "", department: int | None = None) -> Total:
     queryset = matching(q=q, department=department).order_by()
     connection = connections[queryset.db]
     if connection.vendor == "mysql":
@@ -123,6 +143,25 @@ def employee_fields(pk: int) -> dict | None:
     return Employee.objects.filter(pk=pk).values(*PUBLIC_FIELDS).first()
 
 
+# Departments change a few times a year; the list page's filter keeps them this long per
+# process, and a change saved in this process clears them at once (forget_kept, apps.py).
+DEPARTMENTS_TTL_SECONDS = 30.0
+_departments: tuple[float, list[dict]] | None = None
+
+
 def departments() -> list[dict]:
     """Every department (id, name), by name: a few dozen rows at most."""
-    return list(Department.objects.order_by("name").values("id", "name"))
+    global _departments
+    kept = _departments
+    if kept is not None and time.monotonic() - kept[0] < DEPARTMENTS_TTL_SECONDS:
+        return kept[1]
+    found = list(Department.objects.order_by("name").values("id", "name"))
+    _departments = (time.monotonic(), found)
+    return found
+
+
+def forget_kept(**signal) -> None:
+    """Drop the kept department list and total (a receiver of Department's post_save and
+    post_delete; tests call it between tests)."""
+    global _departments, _everyone
+    _departments = _everyone = None
