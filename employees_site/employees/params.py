@@ -83,7 +83,8 @@ def parse_list_params(query: QueryDict, *, strict: bool) -> ListParams:
             raise BadParameter(name, "is given more than once")
     after = _integer(query, "after", 1, MAX_ID)
     limit = _integer(query, "limit", 1, MAX_LIMIT)
-    department = _integer(query, "department", 1, MAX_ID)
+    # The search form's "All departments" sends department= (empty): no filter.
+    department = _integer(query, "department", 1, MAX_ID) if query.get("department") else None
     cursor = None
     if "cursor" in query:
         if after is not None:

@@ -92,6 +92,8 @@ def test_department_filter_and_fields(client, people):
     assert body["results"][0]["department"] == {"id": engineering.id, "name": "Engineering"}
     html = client.get(f"/?department={engineering.id}").content.decode()
     assert "Ada Kim" in html and "Ada Bauer" not in html and "in Engineering" in html
+    # The search form's "All departments" choice sends an empty value: everyone.
+    assert "Ada Bauer" in client.get("/?q=ada&department=").content.decode()
 
 
 def test_email_is_unique_but_optional(people):
