@@ -109,19 +109,38 @@ class EmployeeWord(models.Model):
         return self.word
 
 
-def index_words(employees, *, using: str | None = None, new: bool = False) -> int:
+def index_words(employees, *, using: str | None = None, new: bool = False, word_model=None) -> int:
     """Replace the words of each (id, name) in ``employees`` (``new``: they have none yet);
-    the number of words written."""
+    the number of words written. ``word_model``: a migration's historical EmployeeWord."""
     employees = list(employees)
     if not employees:
         return 0
-    manager = EmployeeWord.objects.db_manager(using)
+    word_class = word_model or EmployeeWord
+    manager = word_class.objects.db_manager(using)
     if not new:
         manager.filter(employee_id__in=[pk for pk, _ in employees]).delete()
     words = [
-        EmployeeWord(employee_id=pk, word=word[:WORD_MAX_LENGTH])
+        word_class(employee_id=pk, word=word[:WORD_MAX_LENGTH])
         for pk, name in employees
         for word in name_words(name)
     ]
     manager.bulk_create(words, ignore_conflicts=True)
     return len(words)
+
+
+def reindex_words(
+    *, using: str, batch: int = 5000, employee_model=None, word_model=None
+) -> tuple[int, int]:
+    """Rebuild every employee's words in keyset batches of ids (a million rows never sit in
+    one transaction or in memory): (employees, words). Idempotent; the migration that adds the
+    words table and the ``index_employee_words`` command both run it."""
+    employees = (employee_model or Employee).objects.using(using)
+    last, seen, written = 0, 0, 0
+    while rows := list(
+        employees.filter(id__gt=last).order_by("id").values_list("id", "name")[:batch]
+    ):
+        with transaction.atomic(using=using):
+            written += index_words(rows, using=using, word_model=word_model)
+        seen += len(rows)
+        last = rows[-1][0]
+    return seen, written

@@ -259,3 +259,15 @@ def test_word_search_is_an_index_range_on_the_words_table():
         # ...and no full scan of a table (a materialized subquery's own rows are not a table).
         tables = [row for row in plan if not str(row["table"]).startswith("<")]
         assert all(row["type"] != "ALL" and row["type"] != "index" for row in tables), plan
+
+
+def test_index_employee_words_finds_rows_written_without_words(client, wait_for_replica):
+    """Rows an older release wrote (no words) are found after index_employee_words runs."""
+    Employee.objects.bulk_create([Employee(name="Grace Hopper", age=40)])  # skips save()
+    wait_for_replica()
+    assert _names(client, "/api/employees/?q=hopper") == []
+    out = io.StringIO()
+    call_command("index_employee_words", stdout=out)
+    wait_for_replica()
+    assert "Indexed 2 words of 1 employees" in out.getvalue()
+    assert _names(client, "/api/employees/?q=hopper") == ["Grace Hopper"]

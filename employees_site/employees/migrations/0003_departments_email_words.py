@@ -3,33 +3,15 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-BATCH = 5000
-
-
 def backfill_words(apps, schema_editor):
-    """The words of every employee that exists now, in keyset batches of ids (a million rows
-    never sit in one transaction or in memory). Idempotent: a second run finds nothing to add."""
-    from employees_site.employees.models import name_words
+    """The words of every employee that exists now (see models.reindex_words)."""
+    from employees_site.employees.models import reindex_words
 
-    database = schema_editor.connection.alias
-    Employee = apps.get_model("employees", "Employee")
-    EmployeeWord = apps.get_model("employees", "EmployeeWord")
-    last = 0
-    while batch := list(
-        Employee.objects.using(database)
-        .filter(id__gt=last)
-        .order_by("id")
-        .values_list("id", "name")[:BATCH]
-    ):
-        EmployeeWord.objects.using(database).bulk_create(
-            (
-                EmployeeWord(employee_id=pk, word=word)
-                for pk, name in batch
-                for word in name_words(name)
-            ),
-            ignore_conflicts=True,
-        )
-        last = batch[-1][0]
+    reindex_words(
+        using=schema_editor.connection.alias,
+        employee_model=apps.get_model("employees", "Employee"),
+        word_model=apps.get_model("employees", "EmployeeWord"),
+    )
 
 
 class Migration(migrations.Migration):
