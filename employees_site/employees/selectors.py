@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .cursors import Cursor
 from .models import Department, Employee, EmployeeWord, name_words
@@ -29,26 +29,34 @@ class Page:
 
 
 def matching(*, q: str = "", department: int | None = None) -> QuerySet:
-    """Employees with a word starting with each word of ``q`` (any order), in ``department``.
-
-    Each term is a semi-join on the words table: a range on its (word, employee) index, so the
-    search stays an index range at a million rows where LIKE '%term%' would scan the table.
-    """
+    """Employees with a word starting with each word of ``q`` (any order), in ``department``:
+    for counting and estimating; pages come from ``employee_page``."""
     queryset = Employee.objects.all()
     if department is not None:
         queryset = queryset.filter(department_id=department)
-    return with_words(queryset, q) if q else queryset
-
-
-def with_words(queryset: QuerySet, q: str) -> QuerySet:
-    """``queryset`` narrowed to names with a word starting with each word of ``q``."""
-    terms = name_words(q)
-    if not terms:
-        return queryset.none()  # only punctuation: no word can start with it
-    for term in terms:
-        words = EmployeeWord.objects.filter(word__istartswith=term)
-        queryset = queryset.filter(id__in=words.values("employee_id"))
+    if q:
+        queryset = queryset.filter(id__in=word_matches(q, department=None).values("employee_id"))
     return queryset
+
+
+def word_matches(q: str, *, department: int | None) -> QuerySet:
+    """Rows of the words table for the longest word of ``q`` whose employee also has a word
+    starting with each other word of ``q`` (one row per matching word: an employee can repeat).
+
+    The longest word drives: a range on the (word, name, employee) index, which also holds the
+    name, so the rows come sorted by (name, id) from a small sort of index entries, without
+    reading an employee row; each other word is an index lookup per candidate employee.
+    """
+    terms = sorted(name_words(q), key=len, reverse=True)
+    if not terms:
+        return EmployeeWord.objects.none()  # only punctuation: no word can start with it
+    words = EmployeeWord.objects.filter(word__istartswith=terms[0])
+    for term in terms[1:]:
+        also = EmployeeWord.objects.filter(employee_id=OuterRef("employee_id"))
+        words = words.filter(Exists(also.filter(word__istartswith=term)))
+    if department is not None:
+        words = words.filter(employee__department_id=department)
+    return words
 
 
 def employee_page(
@@ -66,37 +74,71 @@ def employee_page(
         if last is None:
             raise UnknownCursor(after)
         cursor = Cursor(name=last, id=after)
-    base = matching(q=q, department=department)
+
+    def rows(at: Cursor | None, count: int) -> list[dict]:
+        if q:
+            return _search_rows(q, department, at, count)
+        return _rows(matching(department=department), at, count)
+
     if cursor is not None and cursor.backward:
-        before = _rows(base, cursor, limit + 1)
+        before = rows(cursor, limit + 1)
         if len(before) <= limit:
             # The start of the list is near (rows were deleted, or this is the first page):
             # show a full first page rather than a short one.
             return employee_page(limit=limit, q=q, department=department)
-        rows = list(reversed(before[:limit]))
-        after_last = Cursor.after(rows[-1])
-        return Page(rows, next=after_last, previous=Cursor.before(rows[0]))
-    rows = _rows(base, cursor, limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
+        found = list(reversed(before[:limit]))
+        return Page(found, next=Cursor.after(found[-1]), previous=Cursor.before(found[0]))
+    found = rows(cursor, limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
     previous = None
-    if cursor is not None and rows and _rows(base, Cursor.before(rows[0]), 1):
-        previous = Cursor.before(rows[0])
-    return Page(rows, next=Cursor.after(rows[-1]) if more else None, previous=previous)
+    if cursor is not None and found and rows(Cursor.before(found[0]), 1):
+        previous = Cursor.before(found[0])
+    return Page(found, next=Cursor.after(found[-1]) if more else None, previous=previous)
+
+
+def _after(queryset: QuerySet, cursor: Cursor | None, id_field: str) -> QuerySet:
+    """``queryset`` from ``cursor`` on, in its direction's (name, id) order.
+
+    The cursor carries the boundary's (name, id): it holds when that employee is gone or
+    renamed, and the comparison uses the column's collation, as ORDER BY does.
+    """
+    if cursor is None:
+        return queryset.order_by("name", id_field)
+    if cursor.backward:
+        before = Q(name__lt=cursor.name) | Q(name=cursor.name, **{f"{id_field}__lt": cursor.id})
+        return queryset.filter(before).order_by("-name", f"-{id_field}")
+    after = Q(name__gt=cursor.name) | Q(name=cursor.name, **{f"{id_field}__gt": cursor.id})
+    return queryset.filter(after).order_by("name", id_field)
 
 
 def _rows(base: QuerySet, cursor: Cursor | None, count: int) -> list[dict]:
     """``count`` rows after (or, for a backward cursor, before: nearest first) ``cursor``."""
-    queryset = base.values(*PUBLIC_FIELDS)
-    if cursor is None:
-        return list(queryset.order_by("name", "id")[:count])
-    # The cursor carries the boundary's (name, id): it holds when that employee is gone or
-    # renamed, and the comparison uses the column's collation, as ORDER BY does.
-    if cursor.backward:
-        queryset = queryset.filter(Q(name__lt=cursor.name) | Q(name=cursor.name, id__lt=cursor.id))
-        return list(queryset.order_by("-name", "-id")[:count])
-    queryset = queryset.filter(Q(name__gt=cursor.name) | Q(name=cursor.name, id__gt=cursor.id))
-    return list(queryset.order_by("name", "id")[:count])
+    return list(_after(base.values(*PUBLIC_FIELDS), cursor, "id")[:count])
+
+
+def _search_rows(q: str, department: int | None, cursor: Cursor | None, count: int) -> list[dict]:
+    """As ``_rows``, for a search: (name, id) from the words table, then those employees."""
+    words = word_matches(q, department=department).values_list("name", "employee_id")
+    keys: list[tuple[str, int]] = []
+    at = cursor
+    while len(keys) < count:
+        # An employee with two words matching the driving term has two adjacent rows: skip the
+        # repeat, and fetch on from the last row until ``count`` employees are found.
+        wanted = count - len(keys)
+        batch = list(_after(words, at, "employee_id")[:wanted])
+        for key in batch:
+            if not keys or keys[-1] != key:
+                keys.append(key)
+        if len(batch) < wanted:
+            break
+        name, pk = batch[-1]
+        at = Cursor(name=name, id=pk, backward=cursor is not None and cursor.backward)
+    found = {
+        row["id"]: row
+        for row in Employee.objects.filter(id__in=[pk for _, pk in keys]).values(*PUBLIC_FIELDS)
+    }
+    return [found[pk] for _, pk in keys if pk in found]
 
 
 @dataclass(frozen=True)
@@ -127,10 +169,15 @@ def estimated_total(*, q: str = "", department: int | None = None) -> Total:
 
 
 def _estimated_total(*, q: str = "", department: int | None = None) -> Total:
-    queryset = matching(q=q, department=department).order_by()
+    if q:
+        # The words range a search reads; an employee with two matching words counts once.
+        queryset = word_matches(q, department=department).values("employee_id").distinct()
+    else:
+        queryset = matching(department=department).values("id")
+    queryset = queryset.order_by()
     connection = connections[queryset.db]
     if connection.vendor == "mysql":
-        sql, params = queryset.values("id").query.sql_with_params()
+        sql, params = queryset.query.sql_with_params()
         estimate = estimated_rows(connection, sql, params)
         if estimate is not None and estimate >= EXACT_BELOW:
             return Total(estimate, estimated=True)

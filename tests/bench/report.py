@@ -304,12 +304,26 @@ def _pagination(deep: dict) -> list[str]:
                 ],
             ],
         ),
+        *_searches(api.get("searches", {})),
         f"Of the OFFSET paginator's deep page, COUNT(*) takes {_number(offset['count_ms'], 2)} ms "
         f"and the LIMIT/OFFSET select alone {_number(offset['deep_select_only_ms'], 2)} ms. "
         "The keyset deep page runs two short queries (the page, then a one-row probe for a "
         "previous page; with `after`, a third: that row's name) where the first page runs one, "
         "hence a ratio above 1 that does not grow with depth.",
         "",
+    ]
+
+
+def _searches(searches: dict) -> list[str]:
+    """The search by any word: first pages' medians (sequential requests, over HTTP)."""
+    if not searches:
+        return []
+    rows = [[f"`{found['path']}`", _number(found["ms"], 2)] for found in searches.values()]
+    return [
+        "Search by any word (a range of the words table's (word, name, employee) index), first "
+        "pages, medians of the same interleaved requests:",
+        "",
+        *_table(["request", "median ms"], rows),
     ]
 
 

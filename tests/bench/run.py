@@ -51,6 +51,12 @@ TARGETS = (
 ADMIN_USER = "bench-admin"
 ADMIN_CHANGELIST = "/admin/employees/employee/"
 SEARCH = "Ada"
+# The public search by any word, first pages (medians beside the deep page's, figure 5).
+SEARCHES = {
+    "surname": "/api/employees/?q=bauer&limit=50",
+    "two_words": "/api/employees/?q=ada+b&limit=50",
+    "html_surname": "/?q=bauer&limit=50",
+}
 # What a kept pair's rows hold; another format is seeded again. 2: departments, emails, words.
 SEED_FORMAT = 2
 DEEP_FRACTION = 0.9  # the deep page starts after 90% of the rows: row 900,000 of a million
@@ -470,6 +476,7 @@ class Bench:
             "first": API_PATH,
             "deep": f"/api/employees/?cursor={page.cursor(deep_name, deep_id)}&limit=50",
             "after_literal_id": f"/api/employees/?after={literal_id}&limit=50",
+            **SEARCHES,
         }
         _log("deep pagination through the API")
         times = browse.interleaved_medians(self.servers["site"], paths, options.samples)
@@ -479,6 +486,7 @@ class Bench:
             "deep_over_first": _ratio(times["deep"], times["first"]),
             "after_literal_id_ms": times["after_literal_id"],
             "after_literal_id_over_first": _ratio(times["after_literal_id"], times["first"]),
+            "searches": {key: {"path": path, "ms": times[key]} for key, path in SEARCHES.items()},
         }
         _log("keyset and OFFSET pages in the ORM (and the admin user for figure 6)")
         prepared = self.probe(
