@@ -38,6 +38,17 @@ def table_rows(employees: list[dict], *, back: str) -> SafeString:
     return mark_safe("\n".join(parts))  # noqa: S308 - every value above is escaped or a number
 
 
+def department_options(departments: list[dict], selected: int | None) -> SafeString:
+    """The search form's department ``<option>``s, ``selected`` marked."""
+    return mark_safe(  # noqa: S308 - ids are numbers, names are escaped
+        "".join(
+            f'<option value="{choice["id"]}"'
+            f"{' selected' if choice['id'] == selected else ''}>{escape(choice['name'])}</option>"
+            for choice in departments
+        )
+    )
+
+
 def back_query(raw: str) -> str:
     """The list's query string from a detail page's ``back`` parameter, if it is a valid list
     position; otherwise "" (the first page). Re-encoded, so it can only point into the list."""

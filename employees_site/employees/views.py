@@ -108,7 +108,7 @@ def employee_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "params": params,
-            "departments": choices,
+            "department_options": rows.department_options(choices, params.department),
             "department": next((d for d in choices if d["id"] == params.department), None),
             "total": total,
             "shown": len(page.employees),
