@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from . import openapi, rows
+from .paginator import approximate
 from .params import MAX_ID, BadParameter, ListParams, parse_list_params
 from .selectors import (
     Page,
@@ -110,7 +111,10 @@ def employee_list(request: HttpRequest) -> HttpResponse:
             "params": params,
             "department_options": rows.department_options(choices, params.department),
             "department": next((d for d in choices if d["id"] == params.department), None),
-            "total": total,
+            # "about 1,000,000": the estimate to two significant digits, never as if exact.
+            "total": f"about {approximate(total.count):,}"
+            if total.estimated
+            else f"{total.count:,}",
             "shown": len(page.employees),
             # Rows as one string built in Python: Django's template engine costs about as much
             # per row as the whole JSON response (see BENCHMARKS.md).

@@ -285,3 +285,18 @@ def test_a_name_with_two_matching_words_is_listed_once(client, wait_for_replica)
         last = client.get(last["next"]).json()
     assert _walk(client, last["previous"], "previous") == [["Anna Andersen Anton"], ["Ana Anders"]]
     assert "Showing 3 of 3" in client.get("/?q=an").content.decode()
+
+
+def test_a_big_list_says_about_how_many(client, wait_for_replica, monkeypatch):
+    """Past the exact-count threshold the page shows the planner's estimate, rounded, as "about"."""
+    from employees_site.employees import selectors
+
+    if connection.vendor != "mysql":
+        pytest.skip("the estimate is MySQL's EXPLAIN")
+    monkeypatch.setattr(selectors, "EXACT_BELOW", 10)
+    call_command("seed_employees", count=300, seed=2, stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE employees_employee")
+    wait_for_replica()
+    summary = re.search(r'<p class="summary">([^<]+)</p>', client.get("/").content.decode())[1]
+    assert re.fullmatch(r"Showing 50 of about [0-9,]+\.", summary), summary
