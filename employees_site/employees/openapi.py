@@ -8,7 +8,8 @@ uses, so the description cannot drift from the checks.
 
 from __future__ import annotations
 
-from .models import MAX_AGE, MIN_AGE, NAME_MAX_LENGTH
+from .cursors import MAX_ENCODED as MAX_CURSOR_LENGTH
+from .models import DEPARTMENT_NAME_MAX_LENGTH, MAX_AGE, MIN_AGE, NAME_MAX_LENGTH
 from .params import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
 
 OPENAPI_VERSION = "3.0.3"
@@ -34,18 +35,38 @@ COMPONENTS = {
     "schemas": {
         "Employee": {
             "type": "object",
-            "required": ["id", "name", "age", "joined_at"],
+            "required": ["id", "name", "age", "joined_at", "email", "department"],
             "additionalProperties": False,
             "properties": {
                 "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                 "name": {"type": "string", "maxLength": NAME_MAX_LENGTH},
                 "age": {"type": "integer", "minimum": MIN_AGE, "maximum": MAX_AGE},
                 "joined_at": {"type": "string", "format": "date-time"},
+                "email": {
+                    "type": "string",
+                    "maxLength": 254,
+                    "nullable": True,
+                    "description": "The work email, unique; null when there is none.",
+                },
+                "department": {
+                    "allOf": [_ref("schemas", "Department")],
+                    "nullable": True,
+                    "description": "null when the employee has no department.",
+                },
+            },
+        },
+        "Department": {
+            "type": "object",
+            "required": ["id", "name"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                "name": {"type": "string", "maxLength": DEPARTMENT_NAME_MAX_LENGTH},
             },
         },
         "EmployeePage": {
             "type": "object",
-            "required": ["results", "next"],
+            "required": ["results", "next", "previous"],
             "additionalProperties": False,
             "properties": {
                 "results": {"type": "array", "items": _ref("schemas", "Employee")},
@@ -53,7 +74,13 @@ COMPONENTS = {
                     "type": "string",
                     "format": "uri",
                     "nullable": True,
-                    "description": "The next page's URL, or null on the last page.",
+                    "description": "The next page's URL (with `cursor`), or null on the last page.",
+                },
+                "previous": {
+                    "type": "string",
+                    "format": "uri",
+                    "nullable": True,
+                    "description": "The previous page's URL, or null on the first page.",
                 },
             },
         },
@@ -114,9 +141,25 @@ def paths() -> dict:
                 "summary": "Employees in (name, id) order, one page at a time.",
                 "parameters": [
                     _query(
-                        "after",
+                        "cursor",
+                        {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
+                        "Where the page starts: opaque, taken from `next` or `previous`. It "
+                        "holds when the employee at the boundary was deleted or renamed.",
+                    ),
+                    {
+                        **_query(
+                            "after",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                            "Deprecated (use `cursor`): the id of the last employee of the "
+                            "previous page; an id that no longer exists is a 400. Not with "
+                            "`cursor`.",
+                        ),
+                        "deprecated": True,
+                    },
+                    _query(
+                        "department",
                         {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-                        "The id of the last employee of the previous page (from `next`).",
+                        "Only employees of this department (its id).",
                     ),
                     _query(
                         "limit",
@@ -135,7 +178,8 @@ def paths() -> dict:
                             "maxLength": NAME_MAX_LENGTH,
                             "pattern": "^[^\\u0000-\\u001f]*$",
                         },
-                        "Only names starting with this (case-insensitive).",
+                        "Only names with a word starting with each word of this, in any "
+                        "order (`Bauer`, `ada b`), ignoring case and accents.",
                     ),
                 ],
                 "responses": {

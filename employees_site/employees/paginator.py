@@ -33,7 +33,8 @@ class EstimatedCountPaginator(Paginator):
         if query is not None and not query.where and queryset.db:
             connection = connections[queryset.db]
             if connection.vendor == "mysql":
-                estimate = _estimated_rows(connection, queryset.model._meta.db_table)
+                table = connection.ops.quote_name(queryset.model._meta.db_table)
+                estimate = estimated_rows(connection, f"SELECT * FROM {table}")  # noqa: S608
                 if estimate is not None and estimate >= EXACT_BELOW:
                     self.estimated = True
                     return estimate
@@ -41,9 +42,7 @@ class EstimatedCountPaginator(Paginator):
 
     @property
     def approximate_count(self) -> int:
-        """The count rounded to two significant digits (9,897 -> 9,900), for "about …"."""
-        digits = len(str(self.count))
-        return round(self.count, 2 - digits) if digits > 2 else self.count
+        return approximate(self.count)
 
     def page(self, number) -> Page:
         if not (self.count and self.estimated):
@@ -99,12 +98,20 @@ class OpenEndedPage(Page):
         return self.start_index() + len(self.object_list) - 1
 
 
-def _estimated_rows(connection, table: str) -> int | None:
+def approximate(count: int) -> int:
+    """``count`` rounded to two significant digits (9,897 -> 9,900), for "about …"."""
+    digits = len(str(count))
+    return round(count, 2 - digits) if digits > 2 else count
+
+
+def estimated_rows(connection, sql: str, params=()) -> int | None:
+    """The planner's estimate of the rows ``sql`` reads (MySQL's EXPLAIN; its largest "rows",
+    the driving range or scan), without running it."""
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        cursor.execute(f"EXPLAIN {sql}", params)
         columns = [column[0].lower() for column in cursor.description]
-        row = cursor.fetchone()
-    if row is None or "rows" not in columns:
+        rows = cursor.fetchall()
+    if not rows or "rows" not in columns:
         return None
-    rows = row[columns.index("rows")]
-    return int(rows) if rows is not None else None
+    found = [int(row[columns.index("rows")]) for row in rows if row[columns.index("rows")]]
+    return max(found) if found else None

@@ -4,34 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from . import openapi
+from . import openapi, rows
+from .paginator import approximate
 from .params import MAX_ID, BadParameter, ListParams, parse_list_params
-from .selectors import Page, UnknownCursor, employee_fields, employee_page
+from .selectors import (
+    Page,
+    UnknownCursor,
+    departments,
+    employee_fields,
+    employee_page,
+    estimated_total,
+)
 
 
 def _page(params: ListParams) -> Page:
     try:
-        return employee_page(after=params.after, limit=params.limit, prefix=params.q)
+        return employee_page(
+            cursor=params.cursor,
+            after=params.after,
+            limit=params.limit,
+            q=params.q,
+            department=params.department,
+        )
     except UnknownCursor:
         raise BadParameter(
             "after", f"no employee has id {params.after}; start again from the first page"
         ) from None
-
-
-def _next_query(params: ListParams, page: Page) -> str | None:
-    if page.next_after is None:
-        return None
-    query = {"after": page.next_after, "limit": params.limit}
-    if params.q:
-        query["q"] = params.q
-    return "?" + urlencode(query)
 
 
 def _employee(pk: int) -> dict:
@@ -43,7 +47,17 @@ def _employee(pk: int) -> dict:
 
 
 def employee_json(employee: dict) -> dict:
-    return {**employee, "joined_at": employee["joined_at"].isoformat()}
+    department = None
+    if employee["department_id"] is not None:
+        department = {"id": employee["department_id"], "name": employee["department__name"]}
+    return {
+        "id": employee["id"],
+        "name": employee["name"],
+        "age": employee["age"],
+        "joined_at": employee["joined_at"].isoformat(),
+        "email": employee["email"],
+        "department": department,
+    }
 
 
 def json_error(status: int, message: str, parameter: str | None = None) -> JsonResponse:
@@ -86,16 +100,40 @@ def employee_list(request: HttpRequest) -> HttpResponse:
         page = _page(params)
     except BadParameter as error:
         return render(request, "employees/bad_request.html", {"error": error}, status=400)
+    total = estimated_total(q=params.q, department=params.department)
+    choices = departments()
+    here = params.here()
     return render(
         request,
         "employees/list.html",
-        {"page": page, "q": params.q, "next_query": _next_query(params, page)},
+        {
+            "page": page,
+            "params": params,
+            "department_options": rows.department_options(choices, params.department),
+            "department": next((d for d in choices if d["id"] == params.department), None),
+            # "about 1,000,000": the estimate to two significant digits, never as if exact.
+            "total": f"about {approximate(total.count):,}"
+            if total.estimated
+            else f"{total.count:,}",
+            "shown": len(page.employees),
+            # Rows as one string built in Python: Django's template engine costs about as much
+            # per row as the whole JSON response (see BENCHMARKS.md).
+            "rows": rows.table_rows(page.employees, back=here),
+            "first_query": params.query() if (page.previous or params.cursor) else None,
+            "next_query": params.query(page.next) if page.next else None,
+            "previous_query": params.query(page.previous) if page.previous else None,
+        },
     )
 
 
 @require_safe
 def employee_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "employees/detail.html", {"employee": _employee(pk)})
+    employee = _employee(pk)
+    return render(
+        request,
+        "employees/detail.html",
+        {"employee": employee, "back": rows.back_query(request.GET.get("back", ""))},
+    )
 
 
 # -- JSON API --------------------------------------------------------------------------------
@@ -108,11 +146,15 @@ def api_employee_list(request: HttpRequest) -> JsonResponse:
         page = _page(params)
     except BadParameter as error:
         return json_error(400, error.message, error.parameter)
-    next_query = _next_query(params, page)
+
+    def link(cursor) -> str | None:
+        return request.build_absolute_uri(request.path + params.query(cursor)) if cursor else None
+
     return JsonResponse(
         {
             "results": [employee_json(employee) for employee in page.employees],
-            "next": request.build_absolute_uri(request.path + next_query) if next_query else None,
+            "next": link(page.next),
+            "previous": link(page.previous),
         }
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 GOALS = (
     ("site_over_blog_way", "site / blog way requests per second", ">= 10"),
     ("site_over_floor", "site / floor requests per second", ">= 0.5"),
+    ("html_over_floor", "site's HTML list / floor requests per second", ">= 0.4"),
+    ("html_cost_over_api", "site's HTML list / API time per request (same page size)", "<= 1.3"),
     ("secret_calls_per_process", "site's Secrets Manager calls per process (no rotation)", "<= 1"),
     ("blog_way_secret_calls", "blog way's Secrets Manager calls per 1,000 requests", "~1,000"),
     ("reader_share", "share of the site's SELECTs on the replica", ">= 0.99"),
@@ -20,6 +22,8 @@ def evaluate(results: dict) -> list[dict]:
     values = {
         "site_over_blog_way": (throughput["site_over_blog_way"], lambda v: v >= 10),
         "site_over_floor": (throughput["site_over_floor"], lambda v: v >= 0.5),
+        "html_over_floor": (throughput["html_over_floor"], lambda v: v >= 0.4),
+        "html_cost_over_api": (throughput["html_cost_over_api"], lambda v: v <= 1.3),
         "secret_calls_per_process": (calls["site"]["per_process"], lambda v: v <= 1),
         # The goal describes the blog way (one call per request); met when that is what we saw.
         # wrk stops counting at its deadline while the server finishes the requests in flight,

@@ -6,19 +6,24 @@ checks that before it measures), so the three differ only in how they reach the 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from datetime import UTC
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import boto3
 
-# What Django sends for Employee.objects.order_by("name", "id")[: limit + 1].
+DEFAULT_LIMIT = 50  # the site leaves a default limit out of its links
+
+# What Django sends for the site's first page (selectors.PUBLIC_FIELDS, (name, id) order).
 SQL = (
     "SELECT `employees_employee`.`id`, `employees_employee`.`name`, "
     "`employees_employee`.`age`, `employees_employee`.`joined_at`, "
-    "`employees_employee`.`created_at`, `employees_employee`.`updated_at` "
-    "FROM `employees_employee` "
+    "`employees_employee`.`email`, `employees_employee`.`department_id`, "
+    "`employees_department`.`name` "
+    "FROM `employees_employee` LEFT OUTER JOIN `employees_department` "
+    "ON (`employees_employee`.`department_id` = `employees_department`.`id`) "
     "ORDER BY `employees_employee`.`name` ASC, `employees_employee`.`id` ASC LIMIT %s"
 )
 
@@ -62,6 +67,8 @@ def body(environ: dict, rows: list[tuple], limit: int) -> bytes:
             "name": row[1],
             "age": row[2],
             "joined_at": row[3].replace(tzinfo=UTC).isoformat(),
+            "email": row[4],
+            "department": None if row[5] is None else {"id": row[5], "name": row[6]},
         }
         for row in rows
     ]
@@ -69,8 +76,17 @@ def body(environ: dict, rows: list[tuple], limit: int) -> bytes:
     if has_more:
         scheme = environ.get("wsgi.url_scheme", "http")
         host = environ.get("HTTP_HOST") or environ["SERVER_NAME"]
-        next_link = f"{scheme}://{host}{environ['PATH_INFO']}?after={rows[-1][0]}&limit={limit}"
-    return json.dumps({"results": results, "next": next_link}).encode()
+        query = {"cursor": cursor(rows[-1][1], rows[-1][0])}
+        if limit != DEFAULT_LIMIT:
+            query["limit"] = limit
+        next_link = f"{scheme}://{host}{environ['PATH_INFO']}?{urlencode(query)}"
+    return json.dumps({"results": results, "next": next_link, "previous": None}).encode()
+
+
+def cursor(name: str, pk: int) -> str:
+    """The site's opaque cursor (employees/cursors.py) for the page after (name, pk)."""
+    data = json.dumps([name, pk, "n"], separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
 
 
 def respond(start_response, status: str, payload: bytes) -> list[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 APP_NAMES = {
     "site": "site (as deployed)",
+    "site_html": "site, HTML list",
     "blog_way": "blog way (secret + connection per request)",
     "floor": "floor (raw WSGI, persistent connection)",
 }
@@ -115,11 +116,16 @@ def _seed(seed: dict) -> list[str]:
 def _throughput(throughput: dict) -> list[str]:
     gunicorn = throughput["gunicorn"]
     lines = [
-        "## 2. Throughput and latency: `GET " + throughput["url"] + "`",
+        "## 2. Throughput and latency: `GET "
+        + throughput["url"]
+        + "` (and the site's `GET "
+        + throughput.get("html_url", "/")
+        + "`)",
         "",
         f"wrk, {throughput['connections']} connections on {throughput['load_threads']} threads, "
         f"{_number(throughput['seconds_per_run'], 0)} s per run, {throughput['rounds']} round(s) "
-        "interleaved site / blog way / floor (each after a warm-up); the round with the median "
+        "interleaved site API / site HTML list / blog way / floor (each after a warm-up); the "
+        "round with the median "
         "requests per second is shown. All three are served by gunicorn with the repo's config "
         f"({gunicorn['workers']} workers x {gunicorn['threads']} threads, "
         f"{gunicorn['worker_class']}). Same JSON from all three: "
@@ -145,7 +151,10 @@ def _throughput(throughput: dict) -> list[str]:
     )
     lines += [
         f"**site / blog way = {_number(throughput['site_over_blog_way'], 2)}x**, "
-        f"**site / floor = {_number(throughput['site_over_floor'], 2)}**.",
+        f"**site / floor = {_number(throughput['site_over_floor'], 2)}**; "
+        f"**HTML list / floor = {_number(throughput.get('html_over_floor'), 2)}**, "
+        "**HTML list's time per request / API's = "
+        f"{_number(throughput.get('html_cost_over_api'), 2)}x**.",
         "",
     ]
     return lines
@@ -172,6 +181,7 @@ def _secrets(calls: dict) -> list[str]:
             _number(calls[app]["per_process"], 2),
         ]
         for app in APP_NAMES
+        if app in calls  # per server: the site's HTML list is the site's server
     ]
     lines += _table(
         [
@@ -255,12 +265,14 @@ def _pagination(deep: dict) -> list[str]:
         "## 5. Deep pagination",
         "",
         f"The deep page is rows {deep['deep_offset'] + 1:,}-{deep['deep_offset'] + 50:,} in "
-        f"(name, id) order: the API fetches it with `after={deep['deep_after_id']}` (the id of "
-        f"row {deep['deep_offset']:,}); Django's OFFSET paginator calls it page "
+        "(name, id) order: the API fetches it with the `cursor` of row "
+        f"{deep['deep_offset']:,} (id {deep['deep_after_id']}); Django's OFFSET paginator "
+        "calls it page "
         f"{orm['deep_page_number']:,}. Both return the same rows: "
         f"{_number(orm['same_rows_both_ways'])}. The issue's literal `after="
         f"{deep['literal_after_id']}` is measured too (ids do not say how deep a row is in name "
-        f"order). Medians of {deep['samples']} interleaved sequential requests (API, over HTTP) "
+        "order; `after` is the deprecated id-only cursor). Medians of "
+        f"{deep['samples']} interleaved sequential requests (API, over HTTP) "
         "or fewer ORM calls on the reader (no HTTP).",
         "",
         *_table(
@@ -292,11 +304,26 @@ def _pagination(deep: dict) -> list[str]:
                 ],
             ],
         ),
+        *_searches(api.get("searches", {})),
         f"Of the OFFSET paginator's deep page, COUNT(*) takes {_number(offset['count_ms'], 2)} ms "
         f"and the LIMIT/OFFSET select alone {_number(offset['deep_select_only_ms'], 2)} ms. "
-        "The keyset deep page runs two short queries (the `after` row's name, then the page) "
-        "where the first page runs one, hence a ratio above 1 that does not grow with depth.",
+        "The keyset deep page runs two short queries (the page, then a one-row probe for a "
+        "previous page; with `after`, a third: that row's name) where the first page runs one, "
+        "hence a ratio above 1 that does not grow with depth.",
         "",
+    ]
+
+
+def _searches(searches: dict) -> list[str]:
+    """The search by any word: first pages' medians (sequential requests, over HTTP)."""
+    if not searches:
+        return []
+    rows = [[f"`{found['path']}`", _number(found["ms"], 2)] for found in searches.values()]
+    return [
+        "Search by any word (a range of the words table's (word, name, employee) index), first "
+        "pages, medians of the same interleaved requests:",
+        "",
+        *_table(["request", "median ms"], rows),
     ]
 
 

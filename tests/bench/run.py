@@ -24,7 +24,7 @@ from pathlib import Path
 
 from tests.harness import mariadb
 
-from . import browse, goals, load, report, source
+from . import browse, goals, load, page, report, source
 from .services import (
     DB_SECRET_IDS,
     HOST,
@@ -38,10 +38,27 @@ from .services import (
 )
 
 API_PATH = "/api/employees/?limit=50"
+HTML_PATH = "/?limit=50"  # the public list at the API's page size
 APPS = ("site", "blog_way", "floor")
+# What each timed run loads: (result key, server, path). The site's HTML list runs in the same
+# rounds as its API and the floor, so both ratios share one floor.
+TARGETS = (
+    ("site", "site", API_PATH),
+    ("site_html", "site", HTML_PATH),
+    ("blog_way", "blog_way", API_PATH),
+    ("floor", "floor", API_PATH),
+)
 ADMIN_USER = "bench-admin"
 ADMIN_CHANGELIST = "/admin/employees/employee/"
 SEARCH = "Ada"
+# The public search by any word, first pages (medians beside the deep page's, figure 5).
+SEARCHES = {
+    "surname": "/api/employees/?q=bauer&limit=50",
+    "two_words": "/api/employees/?q=ada+b&limit=50",
+    "html_surname": "/?q=bauer&limit=50",
+}
+# What a kept pair's rows hold; another format is seeded again. 2: departments, emails, words.
+SEED_FORMAT = 2
 DEEP_FRACTION = 0.9  # the deep page starts after 90% of the rows: row 900,000 of a million
 
 
@@ -284,22 +301,33 @@ class Bench:
             present == options.rows
             and record.get("rows") == options.rows
             and (record.get("seed") == options.seed)
+            and record.get("format") == SEED_FORMAT
         ):
             _log(f"reusing the {present:,} rows loaded at {record['loaded_at']}")
             return {**record, "reused": True, "migrate_seconds": round(migrate_seconds, 2)}
         if present:
-            self._master_execute("TRUNCATE TABLE employees_employee")
+            # The words and departments go too; TRUNCATE of a table a foreign key references
+            # needs the checks off (on this connection only). As the master: the app user has
+            # no DDL.
+            self._master_execute(
+                "SET FOREIGN_KEY_CHECKS = 0",
+                "TRUNCATE TABLE employees_employeeword",
+                "TRUNCATE TABLE employees_employee",
+                "TRUNCATE TABLE employees_department",
+                "SET FOREIGN_KEY_CHECKS = 1",
+            )
         _log(f"seeding {options.rows:,} employees (seed {options.seed})")
         started = time.monotonic()
         manage(env, "seed_employees", "--count", str(options.rows), "--seed", str(options.seed))
         seed_seconds = time.monotonic() - started
         self.pair.wait_for_replica(timeout=1800)
         replicated_seconds = time.monotonic() - started
-        self._master_execute("ANALYZE TABLE employees_employee")
+        self._master_execute("ANALYZE TABLE employees_employee, employees_employeeword")
         self.pair.wait_for_replica(timeout=60)
         record = {
             "rows": options.rows,
             "seed": options.seed,
+            "format": SEED_FORMAT,
             "command": f"manage.py seed_employees --count {options.rows} --seed {options.seed}",
             "seconds": round(seed_seconds, 2),
             "rows_per_second": round(options.rows / seed_seconds),
@@ -314,15 +342,19 @@ class Bench:
         # After migrate, so the table exists.
         return int(self._app_execute("SELECT COUNT(*) FROM employees_employee")[0][0])
 
-    def _master_execute(self, sql: str) -> list[tuple]:
+    def _master_execute(self, *statements: str) -> list[tuple]:
         """DDL and maintenance (TRUNCATE, ANALYZE) as the master user: the app user has none."""
-        return self._app_execute(sql, connect=self.pair.master_connect)
+        return self._app_execute(*statements, connect=self.pair.master_connect)
 
-    def _app_execute(self, sql: str, server=None, connect=None) -> list[tuple]:
+    def _app_execute(
+        self, *statements: str, server: mariadb.Server | None = None, connect=None
+    ) -> list[tuple]:
+        """Run ``statements`` on one connection; the last one's rows."""
         connection = (connect or self.pair.app_connect)(server or self.pair.primary)
         try:
             cursor = connection.cursor()
-            cursor.execute(sql)
+            for sql in statements:
+                cursor.execute(sql)
             rows = list(cursor.fetchall())
             connection.commit()
             return rows
@@ -345,14 +377,14 @@ class Bench:
         options = self.options
         bodies = {app: server.get(API_PATH)[2] for app, server in self.servers.items()}
         same_json = len(set(bodies.values())) == 1
-        rounds: dict[str, list[dict]] = {app: [] for app in APPS}
+        rounds: dict[str, list[dict]] = {key: [] for key, _, _ in TARGETS}
         calls = {app: 0 for app in APPS}
         requests = {app: 0 for app in APPS}
         selects = {"writer": 0, "reader": 0}
         for number in range(options.rounds):
-            for app in APPS:
+            for key, app, path in TARGETS:
                 server = self.servers[app]
-                url = server.url + API_PATH
+                url = server.url + path
                 if options.warmup > 0:
                     load.run(
                         url,
@@ -366,7 +398,7 @@ class Bench:
                     "writer": com_select(self.pair.primary),
                     "reader": com_select(self.pair.replica),
                 }
-                _log(f"round {number + 1}/{options.rounds}: {app} for {options.seconds:g}s")
+                _log(f"round {number + 1}/{options.rounds}: {key} for {options.seconds:g}s")
                 result = load.run(
                     url,
                     seconds=options.seconds,
@@ -381,24 +413,25 @@ class Bench:
                 after_calls = self.moto.get_secret_value_calls()[DB_SECRET_IDS[app]]
                 if result.bad_status:
                     raise RuntimeError(
-                        f"{app} answered {result.bad_status} of {result.requests} requests with "
+                        f"{key} answered {result.bad_status} of {result.requests} requests with "
                         f"an error status in a timed run; its log is {server.log}"
                     )
-                rounds[app].append(result.as_dict())
+                rounds[key].append(result.as_dict())
                 calls[app] += after_calls - before_calls
                 requests[app] += result.requests
                 if app == "site":
                     for role in selects:
                         selects[role] += after[role] - before[role]
         summary = {}
-        for app in APPS:
-            by_rps = sorted(rounds[app], key=lambda item: item["rps"])
-            summary[app] = {
+        for key, _, _ in TARGETS:
+            by_rps = sorted(rounds[key], key=lambda item: item["rps"])
+            summary[key] = {
                 **by_rps[len(by_rps) // 2],
-                "rounds_rps": [r["rps"] for r in rounds[app]],
+                "rounds_rps": [r["rps"] for r in rounds[key]],
             }
         throughput = {
             "url": API_PATH,
+            "html_url": HTML_PATH,
             "seconds_per_run": options.seconds,
             "rounds": options.rounds,
             "connections": options.connections,
@@ -408,6 +441,9 @@ class Bench:
             **summary,
             "site_over_blog_way": _ratio(summary["site"]["rps"], summary["blog_way"]["rps"]),
             "site_over_floor": _ratio(summary["site"]["rps"], summary["floor"]["rps"]),
+            "html_over_floor": _ratio(summary["site_html"]["rps"], summary["floor"]["rps"]),
+            # Time per request of the HTML list over the API's: the API's rate over the list's.
+            "html_cost_over_api": _ratio(summary["site"]["rps"], summary["site_html"]["rps"]),
         }
         totals = self.moto.get_secret_value_calls()
         secret_calls = {}
@@ -437,15 +473,17 @@ class Bench:
     def deep_pagination(self) -> dict:
         options = self.options
         deep_offset = int(options.rows * DEEP_FRACTION)
-        (deep_id,) = self._app_execute(
-            f"SELECT id FROM employees_employee ORDER BY name, id LIMIT 1 OFFSET {deep_offset - 1}",
-            self.pair.replica,
+        deep_id, deep_name = self._app_execute(
+            "SELECT id, name FROM employees_employee ORDER BY name, id "
+            f"LIMIT 1 OFFSET {deep_offset - 1}",
+            server=self.pair.replica,
         )[0]
         literal_id = deep_offset  # "after id 900,000": ids run 1..rows on a fresh load
         paths = {
             "first": API_PATH,
-            "deep": f"/api/employees/?after={deep_id}&limit=50",
+            "deep": f"/api/employees/?cursor={page.cursor(deep_name, deep_id)}&limit=50",
             "after_literal_id": f"/api/employees/?after={literal_id}&limit=50",
+            **SEARCHES,
         }
         _log("deep pagination through the API")
         times = browse.interleaved_medians(self.servers["site"], paths, options.samples)
@@ -455,6 +493,7 @@ class Bench:
             "deep_over_first": _ratio(times["deep"], times["first"]),
             "after_literal_id_ms": times["after_literal_id"],
             "after_literal_id_over_first": _ratio(times["after_literal_id"], times["first"]),
+            "searches": {key: {"path": path, "ms": times[key]} for key, path in SEARCHES.items()},
         }
         _log("keyset and OFFSET pages in the ORM (and the admin user for figure 6)")
         prepared = self.probe(

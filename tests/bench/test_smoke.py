@@ -84,7 +84,9 @@ def test_figures_have_sane_types(results):
         assert all(_number(throughput[app][key]) for key in ("rps", "p50_ms", "p99_ms"))
         calls = data["secrets_manager_calls"][app]
         assert all(_number(calls[key]) for key in ("per_1000_requests", "per_process"))
-    assert all(_number(throughput[key]) for key in ("site_over_blog_way", "site_over_floor"))
+    assert throughput["site_html"]["requests"] > 0
+    ratios = ("site_over_blog_way", "site_over_floor", "html_over_floor", "html_cost_over_api")
+    assert all(_number(throughput[key]) for key in ratios)
     assert 0 <= data["read_share"]["reader_share"] <= 1
     deep = data["deep_pagination"]
     assert deep["orm"]["same_rows_both_ways"] is True

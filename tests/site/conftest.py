@@ -4,6 +4,14 @@ from django.db import connection, connections
 from employees_site.employees import paginator
 
 
+@pytest.fixture(autouse=True)
+def nothing_kept():
+    """Each test starts without the department list and total an earlier test's pages kept."""
+    from employees_site.employees import selectors  # after Django's set-up: it imports models
+
+    selectors.forget_kept()
+
+
 @pytest.fixture
 def stale_row_estimate(mariadb_pair, wait_for_replica, monkeypatch):
     """A function that makes the reader's InnoDB row estimate of the employees table ``rows``.

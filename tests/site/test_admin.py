@@ -251,3 +251,16 @@ def test_estimated_count_never_ends_the_list(admin_client, stale_row_estimate):
     assert len(last.context["cl"].result_list) == 30
     assert 'rel="next"' not in last.content.decode()
     assert admin_client.get(URL, {"p": "4"}).status_code == 302  # past the end: Django's ?e=1
+
+
+def test_changelist_shows_and_filters_by_department(admin_client):
+    """The admin lists each employee's department and filters by it; departments have a page."""
+    from employees_site.employees.models import Department
+
+    legal = Department.objects.create(name="Legal")
+    Employee.objects.create(name="Ada Kim", age=20, department=legal)
+    Employee.objects.create(name="Bea Park", age=50)
+    response = admin_client.get(URL, {"department__id__exact": legal.id})
+    assert [e.name for e in response.context["cl"].result_list] == ["Ada Kim"]
+    assert "Legal" in response.content.decode()
+    assert admin_client.get("/admin/employees/department/").status_code == 200

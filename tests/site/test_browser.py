@@ -1,8 +1,10 @@
 """The admin in a real browser (Debian's headless Chromium): log in, add, search, see it public."""
 
 import io
+import re
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -112,7 +114,7 @@ def test_operator_adds_finds_and_publishes_an_employee(browser, live_server, wai
     cells = browser.find_elements(By.CSS_SELECTOR, "tbody td:first-child")
     assert [cell.text for cell in cells] == ["Grace Hopper"]
     _submit(browser, "tbody td:first-child a", page.title_contains("Grace Hopper"))
-    assert browser.find_element(By.TAG_NAME, "h2").text == "Grace Hopper"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Grace Hopper"
     # Styles from the site's stylesheet apply (the policy allows no inline style).
     body_font = browser.find_element(By.TAG_NAME, "body").value_of_css_property("font-family")
     assert "system-ui" in body_font
@@ -149,3 +151,70 @@ def test_operator_pages_an_estimated_list_to_its_last_row(
     assert seen == expected
     assert len(seen) == 130
     assert _policy_violations(browser) == []
+
+
+# Screenshots of the public pages, for a person to look at (git-ignored, kept after the run).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+def _shot(browser, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / f"{name}.png")), name
+
+
+def test_visitor_searches_pages_and_comes_back(browser, live_server, wait_for_replica):
+    """A visitor searches by a surname, pages next, previous and first, opens an employee and
+    comes back to the same list page; the list reads on a phone; a missing page has the layout."""
+    call_command("seed_employees", count=130, seed=4, stdout=io.StringIO())
+    wait_for_replica()
+    browser.set_window_size(1280, 900)
+    browser.get(f"{live_server.url}/?limit=20")
+    assert browser.find_element(By.CSS_SELECTOR, "header.site .brand").text == "Employee directory"
+    assert "Showing 20 of 130" in browser.find_element(By.CSS_SELECTOR, ".summary").text
+    _shot(browser, "list")
+
+    _fill(browser, "q", "bau")
+    _submit(browser, "form.search button", page.url_contains("q=bau"))
+    names = _names_shown(browser)
+    assert names and all(re.search(r"\bBauer\b", name) for name in names)
+    _shot(browser, "search")
+
+    browser.get(f"{live_server.url}/?limit=20")
+    first_page = _names_shown(browser)
+    _submit(browser, "a[rel=next]", page.url_contains("cursor="))
+    second_page = _names_shown(browser)
+    second_url = browser.current_url
+    assert second_page and not set(second_page) & set(first_page[-1:])
+    _submit(browser, "a[rel=next]", page.url_contains("cursor="))
+    _submit(browser, "a[rel=prev]", page.url_contains("cursor="))
+    assert _names_shown(browser) == second_page
+    _submit(browser, "a[rel=prev]", lambda driver: _names_shown(driver) == first_page)
+
+    browser.get(second_url)
+    chosen = browser.find_element(By.CSS_SELECTOR, "tbody td:first-child a").text
+    _submit(browser, "tbody td:first-child a", page.title_contains(chosen))
+    assert browser.find_element(By.TAG_NAME, "h1").text == chosen
+    _shot(browser, "detail")
+    _submit(browser, "p.back a", page.url_to_be(second_url))
+    assert _names_shown(browser) == second_page
+    _submit(browser, "a[rel=first]", lambda driver: _names_shown(driver) == first_page)
+
+    admin = browser.find_element(By.LINK_TEXT, "Staff admin")
+    assert admin.get_attribute("href").endswith("/admin/")
+
+    browser.get(f"{live_server.url}/employees/999999999/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not found"
+    _shot(browser, "error-404")
+
+    browser.set_window_size(390, 844)  # a phone
+    browser.get(f"{live_server.url}/?limit=10")
+    assert not browser.find_element(By.CSS_SELECTOR, "table.people thead").is_displayed()
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, f"the list is {width}px wide on a 390px screen"
+    _shot(browser, "list-phone")
+    browser.set_window_size(1280, 900)
+    assert _policy_violations(browser) == []
+
+
+def _names_shown(browser) -> list[str]:
+    return [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "tbody td:first-child")]

@@ -61,5 +61,5 @@ def test_error_pages_use_the_site_layout(client, rf, respond, status, title):
     response = respond(client, rf)
     assert response.status_code == status
     html = response.content.decode()
-    assert f"<title>{title} · Employees</title>" in html
+    assert f"<title>{title} · Employee directory</title>" in html
     assert 'href="/static/employees/site.css"' in html and 'href="/"' in html
