@@ -364,9 +364,10 @@ class Bench:
     # -- the three servers -----------------------------------------------------------------------
 
     def start_servers(self) -> None:
-        if not (ROOT / "staticfiles" / "staticfiles.json").exists():
-            _log("collecting static files (the instance build does this)")
-            manage(self.env("probe"), "collectstatic", "--noinput")
+        # Every run: a manifest collected before the site's static files changed would make
+        # every page that names a new file fail (the instance build collects every release).
+        _log("collecting static files (the instance build does this)")
+        manage(self.env("probe"), "collectstatic", "--noinput")
         for app in APPS:
             _log(f"starting gunicorn for {app}")
             self.servers[app] = Gunicorn(app, self.env(app), self.work / f"{app}.log").start()
