@@ -70,6 +70,9 @@ class Command(BaseCommand):
         client = secrets_client(region)
         try:
             with identity.as_master(connection), schema_lock(connection, timeout, holder="rotate"):
+                # A rotation that stopped half-way is finished first, whether or not one is due.
+                if self._finish_interrupted(connection, client, secret_id, region):
+                    return
                 if days and not self._due(client, secret_id, days):
                     return
                 self._rotate(connection, client, secret_id, region)
@@ -104,21 +107,26 @@ class Command(BaseCommand):
             return False
         return True
 
+    def _finish_interrupted(self, connection, client, secret_id: str, region: str | None) -> bool:
+        """Complete a rotation whose AWSPENDING password the server already takes (True), or
+        drop an AWSPENDING it never took (False: nothing was rotated)."""
+        current, pending = _versions(client, secret_id)
+        if pending is None:
+            return False
+        left = credentials.read(secret_id, region=region, stage="AWSPENDING")
+        if not app_user.password_works(connection, left.username, left.password):
+            self._drop_pending(client, secret_id, pending)
+            return False
+        self._promote(client, secret_id, pending, current)
+        self.stdout.write(
+            f"Completed the rotation of {left.username!r} in {secret_id!r} that had stopped "
+            "after the server took its password."
+        )
+        return True
+
     def _rotate(self, connection, client, secret_id: str, region: str | None) -> None:
         user = credentials.read(secret_id, region=region).username
-        stages = client.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
-        (current,) = [version for version, labels in stages.items() if "AWSCURRENT" in labels]
-        pending = next((v for v, labels in stages.items() if "AWSPENDING" in labels), None)
-        if pending is not None:
-            left = credentials.read(secret_id, region=region, stage="AWSPENDING")
-            if app_user.password_works(connection, user, left.password):
-                self._promote(client, secret_id, pending, current)
-                self.stdout.write(
-                    f"Completed the rotation of {user!r} in {secret_id!r} that had stopped "
-                    "after the server took its password."
-                )
-                return
-            self._drop_pending(client, secret_id, pending)
+        current, _ = _versions(client, secret_id)
         dual = app_user.supports_dual_passwords(connection)
         # 43 characters of [A-Za-z0-9_-]: nothing that needs quoting in a shell, URL or DSN.
         password = secrets.token_urlsafe(32)
@@ -157,3 +165,11 @@ class Command(BaseCommand):
         client.update_secret_version_stage(
             SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=version
         )
+
+
+def _versions(client, secret_id: str) -> tuple[str, str | None]:
+    """The AWSCURRENT version of ``secret_id`` and its AWSPENDING one, if any."""
+    stages = client.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
+    (current,) = [version for version, labels in stages.items() if "AWSCURRENT" in labels]
+    pending = next((v for v, labels in stages.items() if "AWSPENDING" in labels), None)
+    return current, pending
