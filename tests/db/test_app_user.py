@@ -11,7 +11,7 @@ from django.db import DatabaseError, connections
 
 from employees_site.db import app_user
 from tests.harness import mariadb
-from tests.harness.plugin import DB_SECRET_ID, put_json_secret
+from tests.harness.plugin import DB_MIGRATE_SECRET_ID, DB_SECRET_ID, put_json_secret
 from tests.harness.site import HOST, Gunicorn
 
 from .conftest import manage
@@ -69,6 +69,28 @@ def test_migrate_creates_the_app_user_with_data_privileges_only(
     for run in (first, second, third):
         for password in ("first-Pass-1", "second-Pass-2", mariadb.MASTER_PASSWORD):
             assert password not in run.stdout + run.stderr
+
+
+def test_without_a_master_secret_migrate_uses_the_one_secret_and_manages_no_user(
+    mariadb_pair, empty_database
+):
+    """A single-user set-up (no DB_MIGRATE_SECRET_ID): migrate connects with DB_SECRET_ID, here
+    a user with DDL, applies the migrations and creates or changes no user."""
+    query = "SELECT User, Host FROM mysql.user ORDER BY User, Host"
+    users = mariadb_pair.primary.execute(query)
+    result = manage(
+        "migrate",
+        "--noinput",
+        DB_NAME=empty_database,
+        DB_SECRET_ID=DB_MIGRATE_SECRET_ID,
+        DB_MIGRATE_SECRET_ID="",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Applying employees.0001_initial... OK" in result.stdout
+    assert "App user" not in result.stdout
+    assert mariadb_pair.primary.execute(
+        "SELECT User, Host FROM mysql.user ORDER BY User, Host"
+    ) == (users)
 
 
 def test_migrate_takes_back_privileges_beyond_data(mariadb_pair, empty_database, new_app_user):

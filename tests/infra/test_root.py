@@ -222,8 +222,16 @@ def test_security_groups_live_in_the_vpc_of_the_network_stack(root_template):
 
 
 def test_root_outputs_the_database_connection_values(root_template):
-    """WriterEndpoint, ReaderEndpoint, DbPort, DbName and DbSecretArn come from the database."""
-    for name in ("WriterEndpoint", "ReaderEndpoint", "DbPort", "DbName", "DbSecretArn"):
+    """WriterEndpoint, ReaderEndpoint, DbPort, DbName and both secrets (DbSecretArn, the app
+    user's; DbMasterSecretArn, the master's) come from the database."""
+    for name in (
+        "WriterEndpoint",
+        "ReaderEndpoint",
+        "DbPort",
+        "DbName",
+        "DbSecretArn",
+        "DbMasterSecretArn",
+    ):
         assert root_template["Outputs"][name]["Value"] == {
             "Fn::GetAtt": ["DatabaseStack", f"Outputs.{name}"]
         }
@@ -279,6 +287,7 @@ def test_root_outputs_are_those_of_the_design(root_template):
         "DbPort",
         "DbName",
         "DbSecretArn",
+        "DbMasterSecretArn",
         "AppSecretArn",
     }
     assert design <= set(root_template["Outputs"])
