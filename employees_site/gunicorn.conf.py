@@ -9,7 +9,9 @@ wsgi_app = "employees_site.wsgi:application"
 bind = "0.0.0.0:8000"  # the ALB's target group port; the security group admits the ALB only
 
 # Threads serve I/O-bound requests (the database) cheaply; a process per core uses the CPUs.
-worker_class = "gthread"
+# gthread, taking a new connection only while it has a free thread (employees_site/workers.py):
+# stock gthread lets one worker hold every keep-alive connection while another sits idle.
+worker_class = "employees_site.workers.FairThreadWorker"
 workers = max(2, multiprocessing.cpu_count())
 threads = 4
 # Load the app once in the master: faster worker starts, shared memory. No connection or AWS

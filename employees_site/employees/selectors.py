@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from django.db import connections
+from django.conf import settings
+from django.db import connections, router
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .cursors import Cursor
@@ -78,7 +79,7 @@ def employee_page(
     def rows(at: Cursor | None, count: int) -> list[dict]:
         if q:
             return _search_rows(q, department, at, count)
-        return _rows(matching(department=department), at, count)
+        return _rows(department, at, count)
 
     if cursor is not None and cursor.backward:
         before = rows(cursor, limit + 1)
@@ -112,9 +113,69 @@ def _after(queryset: QuerySet, cursor: Cursor | None, id_field: str) -> QuerySet
     return queryset.filter(after).order_by("name", id_field)
 
 
-def _rows(base: QuerySet, cursor: Cursor | None, count: int) -> list[dict]:
-    """``count`` rows after (or, for a backward cursor, before: nearest first) ``cursor``."""
-    return list(_after(base.values(*PUBLIC_FIELDS), cursor, "id")[:count])
+def _rows(department: int | None, cursor: Cursor | None, count: int) -> list[dict]:
+    """``count`` rows of ``department`` (None: everyone) after (or, for a backward cursor,
+    before: nearest first) ``cursor``: the ORM's ``_after(matching(department=department)
+    .values(*PUBLIC_FIELDS), cursor, "id")[:count]``, in one statement built once per shape.
+
+    The list and the API run this on every request; compiling the ORM query, then converting
+    each row through its converters, took about a third of the API's time per request.
+    """
+    connection = connections[router.db_for_read(Employee)]
+    sql = _page_sql(connection, department=department is not None, cursor=cursor)
+    params: list = [] if department is None else [department]
+    if cursor is not None:
+        params += [cursor.name, cursor.name, cursor.id]
+    with connection.cursor() as db:
+        db.execute(sql, [*params, count])
+        found = db.fetchall()
+    aware = settings.USE_TZ
+    rows = []
+    for row in found:
+        employee = dict(zip(PUBLIC_FIELDS, row, strict=True))
+        joined = employee["joined_at"]
+        if aware and joined.tzinfo is None:  # stored in UTC, as Django's own converter knows
+            employee["joined_at"] = joined.replace(tzinfo=connection.timezone)
+        rows.append(employee)
+    return rows
+
+
+_page_statements: dict[tuple, str] = {}  # (vendor, department?, direction) -> SQL
+
+
+def _page_sql(connection, *, department: bool, cursor: Cursor | None) -> str:
+    """The statement of ``_rows`` for one shape: placeholders for the department, then the
+    cursor's (name, name, id), then the row count."""
+    backward = None if cursor is None else cursor.backward
+    key = (connection.vendor, department, backward)
+    sql = _page_statements.get(key)
+    if sql is None:
+        sql = _page_statements[key] = _build_page_sql(connection.ops.quote_name, *key[1:])
+    return sql
+
+
+def _build_page_sql(quote, department: bool, backward: bool | None) -> str:
+    employees, departments = quote(Employee._meta.db_table), quote(Department._meta.db_table)
+
+    def column(name: str) -> str:
+        return f"{employees}.{quote(Employee._meta.get_field(name).column)}"
+
+    name, pk, department_id = column("name"), column("id"), column("department")
+    # PUBLIC_FIELDS, in order.
+    columns = [*map(column, ("id", "name", "age", "joined_at", "email", "department"))]
+    columns.append(f"{departments}.{quote(Department._meta.get_field('name').column)}")
+    joined = f"{departments}.{quote(Department._meta.pk.column)}"
+    where = [f"{department_id} = %s"] if department else []
+    if backward is not None:
+        op = "<" if backward else ">"
+        where.append(f"({name} {op} %s OR ({name} = %s AND {pk} {op} %s))")
+    order = "DESC" if backward else "ASC"
+    return (
+        f"SELECT {', '.join(columns)} FROM {employees} "  # noqa: S608 - names from the models
+        f"LEFT OUTER JOIN {departments} ON ({department_id} = {joined})"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" ORDER BY {name} {order}, {pk} {order} LIMIT %s"
+    )
 
 
 def _search_rows(q: str, department: int | None, cursor: Cursor | None, count: int) -> list[dict]:

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
+from employees_site.employees import selectors
 from employees_site.employees.cursors import Cursor
 from employees_site.employees.models import Department, Employee, EmployeeWord
 from employees_site.employees.selectors import word_matches
@@ -300,3 +301,58 @@ def test_a_big_list_says_about_how_many(client, wait_for_replica, monkeypatch):
     wait_for_replica()
     summary = re.search(r'<p class="summary">([^<]+)</p>', client.get("/").content.decode())[1]
     assert re.fullmatch(r"Showing 50 of about [0-9,]+\.", summary), summary
+
+
+def test_page_rows_are_the_orms_rows_in_every_shape(people, wait_for_replica):
+    """The list's one hand-built statement (``selectors._rows``) returns what the ORM query it
+    stands for returns: first pages, forward and backward cursors at every row (ties on the
+    name included), with and without a department, and with no department at all."""
+    Employee.objects.create(name="Ada Kim", age=41, department=None)
+    Employee.objects.create(name="Ada Kim", age=52, department=people[1].department)
+    wait_for_replica()
+    everyone = list(Employee.objects.order_by("name", "id").values("name", "id"))
+    cursors = [None] + [
+        Cursor(name=row["name"], id=row["id"], backward=backward)
+        for row in everyone
+        for backward in (False, True)
+    ]
+    for department in (None, people[0].department_id, people[1].department_id):
+        for cursor in cursors:
+            for count in (1, 3, 50):
+                expected = list(
+                    selectors._after(
+                        selectors.matching(department=department).values(*selectors.PUBLIC_FIELDS),
+                        cursor,
+                        "id",
+                    )[:count]
+                )
+                assert selectors._rows(department, cursor, count) == expected, (
+                    department,
+                    cursor,
+                    count,
+                )
+
+
+def test_page_statement_reads_the_name_index_in_order():
+    """On MySQL the page statement reads the (name, id) index, or (department, name, id) for a
+    department, in index order: no filesort, whatever the cursor's direction."""
+    if connection.vendor != "mysql":
+        pytest.skip("EXPLAIN output is MySQL's")
+    call_command("seed_employees", count=3000, seed=12, stdout=io.StringIO())
+    department = Department.objects.order_by("id").values_list("id", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE employees_employee")
+    for backward in (False, True):
+        at = Cursor(name="M", id=1, backward=backward)
+        for department_id, index in (
+            (None, "employee_name_id_idx"),
+            (department, "employee_dept_name_id_idx"),
+        ):
+            sql = selectors._page_sql(connection, department=department_id is not None, cursor=at)
+            params = [] if department_id is None else [department_id]
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN " + sql, [*params, at.name, at.name, at.id, 51])
+                columns = [column[0].lower() for column in cursor.description]
+                plan = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            assert plan[0]["key"] == index and plan[0]["type"] in ("range", "ref"), plan
+            assert "filesort" not in (plan[0]["extra"] or ""), plan
