@@ -11,16 +11,16 @@ from html import escape
 from urllib.parse import parse_qs, urlencode
 
 from django.http import QueryDict
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from .. import links
 from .params import BadParameter, parse_list_params
 
 
 def table_rows(employees: list[dict], *, back: str) -> SafeString:
     """One ``<tr>`` per employee; the name links to the detail page, which links ``back``."""
-    # reverse() once: a detail URL is its prefix, the id and its suffix.
-    prefix, suffix = reverse("employees:detail", kwargs={"pk": 0}).rsplit("0", 1)
+    # A detail URL is its prefix, the id and its suffix.
+    prefix, suffix = links.url("employees:detail", 0).rsplit("0", 1)
     back = back.removeprefix("?")
     suffix = escape(suffix + ("?" + urlencode({"back": back}) if back else ""))
     parts = []
