@@ -9,9 +9,7 @@ wsgi_app = "employees_site.wsgi:application"
 bind = "0.0.0.0:8000"  # the ALB's target group port; the security group admits the ALB only
 
 # Threads serve I/O-bound requests (the database) cheaply; a process per core uses the CPUs.
-# gthread, taking a new connection only while it has a free thread (employees_site/workers.py):
-# stock gthread lets one worker hold every keep-alive connection while another sits idle.
-worker_class = "employees_site.workers.FairThreadWorker"
+worker_class = "gthread"
 workers = max(2, multiprocessing.cpu_count())
 threads = 4
 # Load the app once in the master: faster worker starts, shared memory. No connection or AWS
@@ -28,6 +26,17 @@ graceful_timeout = 25
 # Recycle workers now and then (slow leaks), spread out so they never restart together.
 max_requests = 5000
 max_requests_jitter = 500
+# Close each keep-alive connection after this many requests ("Connection: close", as nginx's
+# keepalive_requests), so the ALB's connections keep spreading over the workers. A connection
+# stays with the worker that accepted it: a burst of new ones can all land on one worker, and a
+# recycled worker starts with none, so keep-alive alone left one worker idle beside a loaded one
+# (seen with ss under make bench: 16 connections on one of two workers, half the throughput).
+keepalive_requests = 100
+
+
+def pre_request(worker, req):
+    if req.req_number >= keepalive_requests:
+        req.must_close = True
 
 # X-Forwarded-* headers are trusted only from the VPC's addresses (the ALB's nodes): gunicorn
 # reads forwarded_allow_ips from FORWARDED_ALLOW_IPS, which the bootstrap sets to the VPC CIDR

@@ -64,8 +64,9 @@ def export(root: Path, revision: str) -> tuple[Path, str]:
         ["git", "archive", "--format=tar", sha], cwd=root, capture_output=True, check=True
     )
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
-    # checkov lives in its own virtualenv beside the repository, never in git.
-    checkov = root / ".venv-checkov"
-    if checkov.is_dir():
-        (target / ".venv-checkov").symlink_to(checkov)
+    # The scanners make setup installs beside the repository, never in git: checkov's own
+    # virtualenv and cfn-guard with its rules (without them figure 7's lint cannot run).
+    for installed in (".venv-checkov", ".cfn-guard"):
+        if (root / installed).is_dir():
+            (target / installed).symlink_to(root / installed)
     return target, sha
