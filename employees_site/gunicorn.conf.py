@@ -38,6 +38,7 @@ def pre_request(worker, req):
     if req.req_number >= keepalive_requests:
         req.must_close = True
 
+
 # X-Forwarded-* headers are trusted only from the VPC's addresses (the ALB's nodes): gunicorn
 # reads forwarded_allow_ips from FORWARDED_ALLOW_IPS, which the bootstrap sets to the VPC CIDR
 # (default 127.0.0.1 only).
