@@ -503,9 +503,11 @@ METHOD = [
     "connection to the reader, the site's SQL, close. Floor (`tests/bench/floor.py`): the "
     "same SQL on one persistent connection per thread, the same JSON, no framework. Before "
     "measuring, the runner checks that the three answer with the same bytes.",
-    "- gunicorn recycles each worker after about 5,000 requests (`max_requests` with jitter), "
-    "in all three apps alike: the fast ones recycle more often during a run, and a recycled "
-    "site worker reads its secret again. moto's request recorder (which counts the calls) "
+    "- gunicorn recycles each worker after about 5,000 requests (`max_requests` with jitter) "
+    "and closes each keep-alive connection after 100 requests (`keepalive_requests`, so wrk "
+    "reconnects and its connections spread over the workers), in all three apps alike: the "
+    "fast ones recycle more often during a run, and a recycled site worker reads its secret "
+    "again. moto's request recorder (which counts the calls) "
     "appends each request it serves to a file, a small extra cost that only the blog way's "
     "per-request fetch pays.",
     "- wrk runs on the same machine (it takes CPU from the servers, equally for all three), "
