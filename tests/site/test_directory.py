@@ -254,12 +254,17 @@ def test_word_search_is_an_index_range_on_the_words_table():
         words = word_matches(q, department=None).values_list("name", "employee_id")
         plan = _plan(words.order_by("name", "employee_id")[:51])
         # The longest word drives: a range of the (word, name, employee) index, read from the
-        # index alone; each other word is a lookup per candidate on (employee, word).
+        # index alone. Each other word is a lookup per candidate on (employee, word) or, as
+        # MariaDB's optimizer sometimes prefers on a small table (seen once in CI), that word's
+        # own range of the words index, materialized once and joined by key. Never a scan.
         assert plan[0]["key"] == "employee_word_name_idx", plan
         assert plan[0]["type"] == "range" and "Using index" in plan[0]["extra"], plan
-        assert len(plan) == len(q.split()), plan
-        assert all(row["type"] in ("ref", "eq_ref") for row in plan[1:]), plan
-        assert all(row["key"] == "employee_word_unique" for row in plan[1:]), plan
+        assert all(row["type"] in ("range", "ref", "eq_ref") for row in plan), plan
+        words = [row for row in plan if not str(row["table"]).startswith("<")]
+        assert len(words) == len(q.split()), plan
+        assert all(
+            row["key"] in ("employee_word_name_idx", "employee_word_unique") for row in words
+        ), plan
 
 
 def test_index_employee_words_finds_rows_written_without_words(client, wait_for_replica):
