@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import http.client
 import runpy
+import signal
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -25,9 +29,8 @@ CONFIG = runpy.run_path(str(ROOT / "employees_site/gunicorn.conf.py"))
 LIMIT = CONFIG["keepalive_requests"]
 
 
-@pytest.fixture
-def two_workers(tmp_path):
-    """The repo's gunicorn config, two workers, serving an app that answers with its pid."""
+def _serve(tmp_path, workers: int):
+    """The repo's gunicorn config serving an app that answers with its pid: (port, master)."""
     port = free_port()
 
     def answers() -> bool:
@@ -38,10 +41,10 @@ def two_workers(tmp_path):
         except OSError:
             return False
 
-    server = process.start_logged(
+    master = process.start_logged(
         [
             *(sys.executable, "-m", "gunicorn", "-c", "employees_site/gunicorn.conf.py"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", "2"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
             "tests.site.pid_app:application",
         ],
         tmp_path / "gunicorn.log",
@@ -50,10 +53,30 @@ def two_workers(tmp_path):
         timeout=30,
         cwd=ROOT,
     )
+    return port, master
+
+
+@pytest.fixture
+def two_workers(tmp_path):
+    port, master = _serve(tmp_path, 2)
     try:
         yield port
     finally:
-        process.stop(server)
+        process.stop(master)
+
+
+@pytest.fixture
+def one_worker(tmp_path):
+    port, master = _serve(tmp_path, 1)
+    try:
+        yield port, master
+    finally:
+        process.stop(master)
+
+
+def _workers(master) -> set[str]:
+    found = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True, text=True)
+    return set(found.stdout.split())
 
 
 def _requests(port: int, count: int) -> list[tuple[str, str]]:
@@ -81,9 +104,42 @@ def test_a_keep_alive_connection_is_closed_after_its_share_of_requests(two_worke
     assert len({pid for pid, _ in answers}) == 1
 
 
-def test_one_clients_connections_reach_both_workers(two_workers):
-    """Over twelve connections' worth of requests, one keep-alive client is served by both
-    workers (with keep-alive alone, by one for ever; by chance one worker takes all twelve
-    connections once in 2,048 runs)."""
-    answers = _requests(two_workers, 12 * LIMIT)
-    assert len({pid for pid, _ in answers}) == 2
+def test_a_new_worker_gets_connections_that_were_open_before_it(one_worker):
+    """Four clients keep their connections alive on the only worker; a second worker then
+    starts (as a recycled one does) with none. Within three connections' worth of requests per
+    client, some of them reach it: with keep-alive alone, none ever would."""
+    port, master = one_worker
+    (first,) = _workers(master)
+    clients = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(4)]
+    try:
+        for client in clients:  # every connection open, on the only worker
+            client.request("GET", "/")
+            assert client.getresponse().read().decode() == first
+        master.send_signal(signal.SIGTTIN)  # gunicorn: one worker more
+        deadline = time.monotonic() + 20
+        while len(_workers(master)) < 2:
+            assert time.monotonic() < deadline, "gunicorn started no second worker"
+            time.sleep(0.05)
+        (second,) = _workers(master) - {first}
+        time.sleep(0.5)  # booted and polling the socket
+        served: list[list[str]] = [[] for _ in clients]
+
+        def load(index: int) -> None:
+            for _ in range(3 * LIMIT):
+                clients[index].request("GET", "/")
+                response = clients[index].getresponse()
+                served[index].append(response.read().decode())
+                if response.getheader("Connection") == "close":
+                    clients[index].close()  # the next request opens a new connection
+
+        threads = [threading.Thread(target=load, args=(i,)) for i in range(len(clients))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for client in clients:
+            client.close()
+    pids = [pid for answers in served for pid in answers]
+    assert len(pids) == 4 * 3 * LIMIT
+    assert second in pids, f"all {len(pids)} requests stayed on the first worker"
