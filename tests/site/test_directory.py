@@ -97,6 +97,25 @@ def test_department_filter_and_fields(client, people):
     assert "Ada Bauer" in client.get("/?q=ada&department=").content.decode()
 
 
+def test_detail_page_and_api_show_department_and_email(client, people, wait_for_replica):
+    """The detail page links its department's list; the API's detail carries both fields."""
+    employee = people[1]  # Engineering
+    employee.email = "ada.kim@example.com"
+    employee.save()
+    wait_for_replica()
+    html = client.get(f"/employees/{employee.id}/").content.decode()
+    department = employee.department
+    assert f'href="/?department={department.id}">Engineering</a>' in html
+    assert "ada.kim@example.com" in html
+    body = client.get(f"/api/employees/{employee.id}/").json()
+    assert body["department"] == {"id": department.id, "name": "Engineering"}
+    assert body["email"] == "ada.kim@example.com"
+    nobody = Employee.objects.create(name="No Department", age=30)
+    wait_for_replica()
+    assert client.get(f"/api/employees/{nobody.id}/").json()["department"] is None
+    assert "<dd>—</dd>" in client.get(f"/employees/{nobody.id}/").content.decode()
+
+
 def test_email_is_unique_but_optional(people):
     """Two employees cannot share a work email; any number can have none."""
     Employee.objects.filter(pk=people[0].pk).update(email="ada@example.com")
