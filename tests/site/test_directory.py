@@ -378,5 +378,8 @@ def test_page_statement_reads_the_name_index_in_order():
                 cursor.execute("EXPLAIN " + sql, [*params, at.name, at.name, at.id, 51])
                 columns = [column[0].lower() for column in cursor.description]
                 plan = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-            assert plan[0]["key"] == index and plan[0]["type"] in ("range", "ref"), plan
+            # A range or ref of the index or, should the optimizer prefer it for a cursor that
+            # covers much of a small table, the index read in order up to the LIMIT: never a
+            # table scan, never a sort.
+            assert plan[0]["key"] == index and plan[0]["type"] in ("range", "ref", "index"), plan
             assert "filesort" not in (plan[0]["extra"] or ""), plan
